@@ -1,0 +1,101 @@
+import { type LoadTarget, type Phase, type PhaseResult, runPhase, summarizePhases } from "./load.ts";
+import { cpuTicks } from "./proc-stats.ts";
+
+export interface ArmPlan {
+  /** Requests of the first, rate-finding phase. */
+  probeRequests: number;
+  warmupSeconds: number;
+  durationSeconds: number;
+}
+
+export interface WatchedProcess {
+  name: string;
+  pid: number;
+}
+
+export interface ArmResult {
+  measured: PhaseResult;
+  /** CPU microseconds per measured request, per watched child process (by name). */
+  cpuMicrosPerRequest: Record<string, number>;
+  /** CPU microseconds per measured request spent in this process (autocannon): the load generator's share. */
+  loadGeneratorCpuMicrosPerRequest: number;
+  /** Totals over every phase of the arm (probe, warm-up, measured): what the request log must account for. */
+  totalResponses: number;
+  totalErrors: number;
+  anyStoppedByGuard: boolean;
+}
+
+/**
+ * Runs consecutive fixed-count phases until about `seconds` of load have been sent. Each phase's count comes from
+ * the last measured rate; when that rate was an underestimate (a JIT still warming up), the next phase tops up.
+ */
+async function runFor(
+  target: LoadTarget,
+  seconds: number,
+  startRate: number,
+  label: string,
+  onProgress: (message: string) => void,
+): Promise<Phase[]> {
+  const phases: Phase[] = [];
+  const targetMs = seconds * 1000;
+  let elapsedMs = 0;
+  let rate = startRate;
+  for (let round = 0; round < maxRounds && elapsedMs < targetMs * 0.9; round++) {
+    const remainingSeconds = (targetMs - elapsedMs) / 1000;
+    const amount = Math.max(target.connections * 2, Math.round(rate * remainingSeconds));
+    onProgress(`${label} ${amount} requests (~${remainingSeconds.toFixed(1)} s)`);
+    const phase = await runPhase(target, amount, guardMs(remainingSeconds));
+    phases.push(phase);
+    elapsedMs += phase.elapsedMs;
+    if (phase.elapsedMs > 0 && phase.responses > 0) rate = (phase.responses * 1000) / phase.elapsedMs;
+    if (phase.stoppedByGuard) break;
+  }
+  return phases;
+}
+
+const maxRounds = 5;
+/** Generous, but bounds a phase whose server stalls: 3x the planned time plus 15 s. */
+const guardMs = (seconds: number): number => seconds * 3000 + 15_000;
+
+function rateOf(phases: readonly Phase[]): number {
+  return summarizePhases(phases).requestsPerSecond;
+}
+
+/** Probe for the rate, warm up for `warmupSeconds`, then measure for about `durationSeconds`. */
+export async function measureArm(
+  target: LoadTarget,
+  plan: ArmPlan,
+  watched: readonly WatchedProcess[],
+  clockTicks: number,
+  onProgress: (message: string) => void,
+): Promise<ArmResult> {
+  onProgress(`probe ${plan.probeRequests} requests`);
+  const probe = await runPhase(target, plan.probeRequests, guardMs(plan.probeRequests / target.connections));
+  let rate = rateOf([probe]);
+  const warmup = plan.warmupSeconds > 0 ? await runFor(target, plan.warmupSeconds, rate, "warm-up", onProgress) : [];
+  if (warmup.length > 0) rate = rateOf(warmup.slice(-1));
+
+  const ticksBefore = watched.map((p) => cpuTicks(p.pid));
+  const selfBefore = process.cpuUsage();
+  const measuredPhases = await runFor(target, plan.durationSeconds, rate, "measure", onProgress);
+  const self = process.cpuUsage(selfBefore);
+  const ticksAfter = watched.map((p) => cpuTicks(p.pid));
+  const measured = summarizePhases(measuredPhases);
+
+  const perRequest = (micros: number): number => (measured.responses > 0 ? micros / measured.responses : 0);
+  const cpuMicrosPerRequest: Record<string, number> = {};
+  watched.forEach((p, i) => {
+    const ticks = (ticksAfter[i] ?? 0) - (ticksBefore[i] ?? 0);
+    cpuMicrosPerRequest[p.name] = perRequest((ticks * 1_000_000) / clockTicks);
+  });
+
+  const all = summarizePhases([probe, ...warmup, ...measuredPhases]);
+  return {
+    measured,
+    cpuMicrosPerRequest,
+    loadGeneratorCpuMicrosPerRequest: perRequest(self.user + self.system),
+    totalResponses: all.responses,
+    totalErrors: all.errors,
+    anyStoppedByGuard: all.stoppedByGuard,
+  };
+}

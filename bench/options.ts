@@ -1,0 +1,74 @@
+import { parseArgs } from "node:util";
+
+export type WorkloadSelection = "small" | "stream" | "all";
+
+export interface BenchOptions {
+  /** Seconds of measured load per arm. */
+  durationSeconds: number;
+  /** Seconds of warm-up load before each measured arm. */
+  warmupSeconds: number;
+  workload: WorkloadSelection;
+  /** Print only the JSON summary on stdout. */
+  jsonOnly: boolean;
+  /** Skip `tsc -p tsconfig.json` before starting the gateway (use the dist/ already there). */
+  skipBuild: boolean;
+  /** Measure the mock alone; do not build or start the gateway. */
+  directOnly: boolean;
+}
+
+export const usage = `Usage: npm run bench -- [options]
+  --duration <s>        measured seconds per arm (default 10)
+  --warmup <s>          warm-up seconds before each measured arm (default 2)
+  --quick               smoke run: --duration 2 --warmup 0.5
+  --workload <name>     small | stream | all (default all)
+  --json                print only the JSON summary
+  --no-build            do not run tsc before starting the gateway
+  --direct-only         measure the mock upstream alone (no gateway arm)
+  --help`;
+
+/** Limits that keep every run bounded even with odd flags. */
+const maxDurationSeconds = 120;
+
+export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help" {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      quick: { type: "boolean", default: false },
+      workload: { type: "string", default: "all" },
+      json: { type: "boolean", default: false },
+      "no-build": { type: "boolean", default: false },
+      "direct-only": { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) return "help";
+
+  const workload = values.workload;
+  if (workload !== "small" && workload !== "stream" && workload !== "all") {
+    throw new Error(`--workload must be small, stream or all, not ${JSON.stringify(workload)}`);
+  }
+  const durationSeconds = seconds("--duration", values.duration, values.quick ? 2 : 10, false);
+  const warmupSeconds = seconds("--warmup", values.warmup, values.quick ? 0.5 : 2, true);
+  return {
+    durationSeconds,
+    warmupSeconds,
+    workload,
+    jsonOnly: values.json,
+    skipBuild: values["no-build"],
+    directOnly: values["direct-only"],
+  };
+}
+
+function seconds(flag: string, raw: string | undefined, fallback: number, zeroAllowed: boolean): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  const tooSmall = zeroAllowed ? value < 0 : value <= 0;
+  if (raw.trim() === "" || !Number.isFinite(value) || tooSmall || value > maxDurationSeconds) {
+    throw new Error(`${flag} must be a number of seconds up to ${maxDurationSeconds}, not ${JSON.stringify(raw)}`);
+  }
+  return value;
+}

@@ -1,0 +1,245 @@
+// `npm run bench`: load through the gateway versus straight at the mock upstream, side by side in one run.
+// See bench/README.md for what is measured and how to read it.
+import { cpus } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type RunningChild, stopChild } from "./child-process.ts";
+import { installCleanupHandlers, makeTempDir } from "./cleanup.ts";
+import type { LoadTarget } from "./load.ts";
+import { countLogRows } from "./log-rows.ts";
+import { type ArmResult, measureArm } from "./measure-arm.ts";
+import { type BenchOptions, parseBenchOptions, usage } from "./options.ts";
+import { clockTicksPerSecond, peakRssBytes } from "./proc-stats.ts";
+import { buildGateway, startGateway, startMock } from "./services.ts";
+import {
+  type ArmSummary,
+  armSummary,
+  type BenchSummary,
+  compare,
+  formatTable,
+  type LogCheck,
+  type WorkloadSummary,
+} from "./summary.ts";
+import { buildWorkloads, type Workload, type WorkloadName } from "./workloads.ts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const progress = (message: string): void => {
+  process.stderr.write(`bench: ${message}\n`);
+};
+
+function targetFor(baseUrl: string, path: string, workload: Workload): LoadTarget {
+  return {
+    url: `${baseUrl}${path}`,
+    headers: workload.headers,
+    body: workload.body,
+    connections: workload.connections,
+    verifyBody: workload.verifyBody,
+  };
+}
+
+/** Anything but clean 2xx answers makes the numbers meaningless, so it fails the run. */
+function armFailures(workload: string, arm: string, s: ArmSummary): string[] {
+  const problems: string[] = [];
+  if (s.non2xx > 0) problems.push(`${s.non2xx} non-2xx`);
+  if (s.errors > 0) problems.push(`${s.errors} errors (${s.timeouts} timeouts)`);
+  if (s.mismatches > 0) problems.push(`${s.mismatches} responses without the expected content`);
+  if (s.stoppedByGuard) problems.push("stopped by the time guard");
+  return problems.length > 0 ? [`${workload} ${arm}: ${problems.join(", ")}`] : [];
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0] ?? message;
+}
+
+async function startGatewayArm(options: BenchOptions, mock: RunningChild): Promise<RunningChild & { dataDir: string }> {
+  if (!options.skipBuild) {
+    progress("building the gateway (npm run build)");
+    buildGateway(root);
+  }
+  const dataDir = makeTempDir("tollgate-bench-");
+  const gateway = await startGateway(root, mock.url, dataDir);
+  return { ...gateway, dataDir };
+}
+
+async function bench(options: BenchOptions): Promise<BenchSummary> {
+  const clockTicks = clockTicksPerSecond();
+  const workloads = buildWorkloads(options.workload);
+  const failures: string[] = [];
+  const summary: BenchSummary = {
+    startedAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, node: process.version, clockTicksPerSecond: clockTicks },
+    options: {
+      durationSeconds: options.durationSeconds,
+      warmupSeconds: options.warmupSeconds,
+      workload: options.workload,
+    },
+    workloads: [],
+    gateway: { measured: false },
+    rowsLost: 0,
+    failures,
+    ok: false,
+  };
+
+  const mock = await startMock(root);
+  progress(`mock upstream at ${mock.url} (pid ${mock.pid})`);
+
+  let gateway: (RunningChild & { dataDir: string }) | undefined;
+  if (options.directOnly) {
+    summary.gateway.unavailable = "--direct-only";
+  } else {
+    try {
+      gateway = await startGatewayArm(options, mock);
+      summary.gateway.measured = true;
+      progress(`gateway at ${gateway.url} (pid ${gateway.pid}), data dir ${gateway.dataDir}`);
+    } catch (error) {
+      summary.gateway.unavailable = error instanceof Error ? error.message : String(error);
+      failures.push(`gateway arm could not run: ${firstLine(error)}`);
+      progress(`gateway arm skipped: ${summary.gateway.unavailable}`);
+    }
+  }
+
+  // Responses per workload's gateway arm (all phases): what the request log has to hold.
+  const gatewayResponses = new Map<WorkloadName, number>();
+  for (const workload of workloads) {
+    const plan = {
+      probeRequests: workload.probeRequests,
+      warmupSeconds: options.warmupSeconds,
+      durationSeconds: options.durationSeconds,
+    };
+    const result: WorkloadSummary = {
+      name: workload.name,
+      description: workload.description,
+      connections: workload.connections,
+      bodyBytes: workload.body.length,
+    };
+    summary.workloads.push(result);
+
+    const direct: ArmResult = await measureArm(
+      targetFor(mock.url, workload.directPath, workload),
+      plan,
+      [{ name: "mock", pid: mock.pid }],
+      clockTicks,
+      (message) => progress(`${workload.name} direct: ${message}`),
+    );
+    result.direct = armSummary(direct);
+    failures.push(...armFailures(workload.name, "direct", result.direct));
+
+    if (!gateway) continue;
+    const viaGateway = await measureArm(
+      targetFor(gateway.url, workload.gatewayPath, workload),
+      plan,
+      [
+        { name: "gateway", pid: gateway.pid },
+        { name: "mock", pid: mock.pid },
+      ],
+      clockTicks,
+      (message) => progress(`${workload.name} gateway: ${message}`),
+    );
+    gatewayResponses.set(workload.name, viaGateway.totalResponses);
+    result.gateway = { ...armSummary(viaGateway), peakRssBytes: peakRssBytes(gateway.pid) };
+    result.comparison = compare(result.direct, result.gateway);
+    failures.push(...armFailures(workload.name, "gateway", result.gateway));
+    if (workload.target) {
+      const t = workload.target;
+      const met =
+        result.gateway.requestsPerSecond >= t.minGatewayRequestsPerSecond &&
+        result.comparison.addedP50Ms < t.maxAddedP50Ms;
+      result.targets = { ...t, met };
+    }
+  }
+
+  if (gateway) {
+    progress("stopping the gateway (SIGTERM) and reading its request log");
+    const exit = await stopChild(gateway, 20_000);
+    summary.gateway.exit = { code: exit.code, signal: exit.signal, killedAfterTimeout: exit.killed };
+    if (exit.killed) failures.push("the gateway did not exit within 20 s of SIGTERM");
+    checkRequestLog(summary, workloads, gatewayResponses, join(gateway.dataDir, "tollgate.db"));
+  }
+  await stopChild(mock, 5_000);
+
+  summary.ok = failures.length === 0;
+  return summary;
+}
+
+/** Every response the gateway sent must have exactly one row in its request log once it has shut down. */
+function checkRequestLog(
+  summary: BenchSummary,
+  workloads: readonly Workload[],
+  responses: ReadonlyMap<WorkloadName, number>,
+  dbPath: string,
+): void {
+  const expectedTotal = [...responses.values()].reduce((sum, n) => sum + n, 0);
+  let counts: ReturnType<typeof countLogRows>;
+  try {
+    counts = countLogRows(dbPath, workloads);
+  } catch (error) {
+    summary.rowsLost = expectedTotal;
+    summary.failures.push(`cannot read the request log at ${dbPath}: ${firstLine(error)}`);
+    return;
+  }
+  summary.gateway.logRowsTotal = counts.total;
+  summary.gateway.logGroups = counts.groups;
+  if (counts.note !== undefined) {
+    summary.gateway.logNote = counts.note;
+    summary.rowsLost = Math.max(0, expectedTotal - counts.total);
+    if (counts.total !== expectedTotal) {
+      summary.failures.push(`request log has ${counts.total} rows for ${expectedTotal} responses`);
+    }
+    return;
+  }
+  for (const result of summary.workloads) {
+    const expected = responses.get(result.name as WorkloadName);
+    if (expected === undefined) continue;
+    const rows = counts.byWorkload[result.name as WorkloadName] ?? 0;
+    const groups = counts.groups.filter((g) => g.workload === result.name);
+    const sumOf = (pick: (g: (typeof groups)[number]) => number | null): number | null =>
+      groups.some((g) => pick(g) === null) ? null : groups.reduce((sum, g) => sum + (pick(g) ?? 0), 0);
+    const check: LogCheck = {
+      rows,
+      expected,
+      lost: Math.max(0, expected - rows),
+      extra: Math.max(0, rows - expected),
+      ok2xx: sumOf((g) => g.ok2xx),
+      withOutputTokens: sumOf((g) => g.withOutputTokens),
+    };
+    result.logCheck = check;
+    summary.rowsLost += check.lost;
+    if (rows !== expected) {
+      summary.failures.push(`${result.name}: request log has ${rows} rows for ${expected} gateway responses`);
+    }
+  }
+  const unmatched = counts.groups.filter((g) => g.workload === null);
+  for (const group of unmatched) {
+    summary.failures.push(
+      `request log has ${group.rows} rows for unexpected endpoint ${group.endpoint} (stream ${group.stream})`,
+    );
+  }
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions | "help";
+  try {
+    options = parseBenchOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${firstLine(error)}\n${usage}\n`);
+    return 2;
+  }
+  if (options === "help") {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  installCleanupHandlers();
+  const summary = await bench(options);
+  const json = JSON.stringify(summary, null, 2);
+  process.stdout.write(options.jsonOnly ? `${json}\n` : `\n${formatTable(summary)}\n\nJSON summary:\n${json}\n`);
+  return summary.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

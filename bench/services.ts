@@ -1,0 +1,70 @@
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type RunningChild, startNodeChild } from "./child-process.ts";
+
+// How the bench starts the two processes under test. Both are separate node processes so /proc can tell their CPU
+// time and memory apart from the load generator's.
+
+export const mockEntry = "test/fixtures/mock-upstream/main.ts";
+export const gatewayEntry = "dist/cli/main.js";
+
+export async function startMock(root: string): Promise<RunningChild> {
+  const entry = process.env.TEMP_BENCH_MOCK_ENTRY ?? mockEntry;
+  if (!existsSync(resolve(root, entry))) throw new Error(`the mock upstream ${mockEntry} does not exist yet`);
+  return startNodeChild({
+    name: "mock",
+    args: [entry, "--port", "0", "--no-record"],
+    cwd: root,
+    env: { ...process.env },
+    readyTimeoutMs: 20_000,
+    readyUrl: (line) => {
+      if (!line.startsWith("{")) return undefined;
+      try {
+        const parsed: unknown = JSON.parse(line);
+        if (typeof parsed === "object" && parsed !== null && "url" in parsed && typeof parsed.url === "string") {
+          return parsed.url;
+        }
+      } catch {
+        // Not the ready line.
+      }
+      return undefined;
+    },
+  });
+}
+
+/** Runs `npm run build` (tsc -p tsconfig.json) so the gateway arm measures the current source. */
+export function buildGateway(root: string): void {
+  const result = spawnSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 300_000,
+  });
+  if (result.status !== 0) {
+    const output = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(0, 30).join("\n");
+    throw new Error(
+      `npm run build failed (status ${result.status}${result.error ? `, ${result.error.message}` : ""}):\n${output}`,
+    );
+  }
+}
+
+export async function startGateway(root: string, mockUrl: string, dataDir: string): Promise<RunningChild> {
+  const entry = process.env.TEMP_BENCH_GATEWAY_ENTRY ?? gatewayEntry;
+  if (!existsSync(resolve(root, entry))) throw new Error(`${gatewayEntry} does not exist (is the CLI written yet?)`);
+  return startNodeChild({
+    name: "gateway",
+    args: [entry, "start", "--port", "0", "--data-dir", dataDir],
+    cwd: root,
+    env: {
+      ...process.env,
+      ANTHROPIC_API_KEY: "bench-key",
+      OPENAI_API_KEY: "bench-key",
+      TOLLGATE_ANTHROPIC_BASE_URL: mockUrl,
+      TOLLGATE_OPENAI_BASE_URL: `${mockUrl}/v1`,
+      TOLLGATE_ADMIN_TOKEN: randomBytes(24).toString("hex"),
+    },
+    readyTimeoutMs: 30_000,
+    readyUrl: (line) => /Tollgate listening on (http:\/\/\S+)/.exec(line)?.[1],
+  });
+}

@@ -1,0 +1,91 @@
+import { claudeCodeRequest } from "./bodies/claude-code-body.ts";
+import { smallAnthropicBody, smallOpenAIBody } from "./bodies/small-bodies.ts";
+import type { WorkloadSelection } from "./options.ts";
+
+export type WorkloadName = "small-anthropic" | "small-openai" | "stream-claude-code";
+
+export interface Workload {
+  name: WorkloadName;
+  group: Exclude<WorkloadSelection, "all">;
+  description: string;
+  connections: number;
+  probeRequests: number;
+  body: Buffer;
+  /** Exactly what the client sends; the same headers go to the mock (direct arm) and the gateway. */
+  headers: Record<string, string>;
+  /** Path on the mock upstream (direct arm). */
+  directPath: string;
+  /** Path on the gateway. */
+  gatewayPath: string;
+  /** How this workload's rows are told apart in the gateway's request log. */
+  log: { endpointSuffix: string; stream: boolean };
+  /** A response that lacks this marker counts as a mismatch. */
+  verifyBody: (body: string) => boolean;
+  /** Targets from the task brief, checked and printed (not enforced: they depend on the machine). */
+  target?: { minGatewayRequestsPerSecond: number; maxAddedP50Ms: number };
+}
+
+// Every request gets a plain text answer from the mock, even the tool-bearing Claude Code stream.
+const mockScript = { "x-mock-script": JSON.stringify({ scenario: "text" }) };
+const json = { "content-type": "application/json" };
+
+export function buildWorkloads(selection: WorkloadSelection): Workload[] {
+  const all: Array<[Workload["group"], () => Workload]> = [
+    [
+      "small",
+      () => ({
+        name: "small-anthropic",
+        group: "small",
+        description: "non-streaming Anthropic Messages, ~300 B body",
+        connections: 32,
+        probeRequests: 1000,
+        body: Buffer.from(smallAnthropicBody()),
+        headers: { ...json, ...mockScript, "x-api-key": "bench-key", "anthropic-version": "2023-06-01" },
+        directPath: "/v1/messages",
+        gatewayPath: "/anthropic/v1/messages",
+        log: { endpointSuffix: "/v1/messages", stream: false },
+        verifyBody: (body) => body.includes('"usage"'),
+        target: { minGatewayRequestsPerSecond: 8000, maxAddedP50Ms: 1 },
+      }),
+    ],
+    [
+      "small",
+      () => ({
+        name: "small-openai",
+        group: "small",
+        description: "non-streaming OpenAI Chat Completions, ~300 B body",
+        connections: 32,
+        probeRequests: 1000,
+        body: Buffer.from(smallOpenAIBody()),
+        headers: { ...json, ...mockScript, authorization: "Bearer bench-key" },
+        directPath: "/v1/chat/completions",
+        gatewayPath: "/v1/chat/completions",
+        log: { endpointSuffix: "/chat/completions", stream: false },
+        verifyBody: (body) => body.includes('"usage"'),
+        target: { minGatewayRequestsPerSecond: 8000, maxAddedP50Ms: 1 },
+      }),
+    ],
+    [
+      "stream",
+      () => {
+        const request = claudeCodeRequest();
+        return {
+          name: "stream-claude-code",
+          group: "stream",
+          description: `streaming Anthropic Messages, Claude Code body (${Math.round(Buffer.byteLength(request.body) / 1000)} kB)`,
+          connections: 8,
+          probeRequests: 80,
+          body: Buffer.from(request.body),
+          headers: { ...json, ...mockScript, ...request.headers, authorization: "Bearer bench-key" },
+          // Claude Code calls /v1/messages?beta=true (CLIENTS.md §1.2).
+          directPath: "/v1/messages?beta=true",
+          gatewayPath: "/anthropic/v1/messages?beta=true",
+          log: { endpointSuffix: "/v1/messages", stream: true },
+          verifyBody: (body) => body.includes("message_stop"),
+        };
+      },
+    ],
+  ];
+  // Filter before building: the Claude Code body takes ~100 ms to generate.
+  return all.filter(([group]) => selection === "all" || group === selection).map(([, make]) => make());
+}

@@ -1,0 +1,47 @@
+import type { FastifyInstance } from "fastify";
+import type { AdminContext } from "./context.ts";
+import { registerLogRoutes } from "./logs-routes.ts";
+import { registerPricingRoutes } from "./pricing-routes.ts";
+import { registerProviderRoutes } from "./providers-routes.ts";
+import { isAdmin } from "./token.ts";
+
+/**
+ * The management API under `/api`, behind `Authorization: Bearer <admin token>`. Bodies are JSON (the server keeps
+ * raw bytes for the data plane, so this scope parses them itself). Unknown `/api/…` paths answer a JSON 404.
+ */
+export async function registerAdminApi(app: FastifyInstance, ctx: AdminContext): Promise<void> {
+  await app.register(
+    async (api) => {
+      api.removeAllContentTypeParsers();
+      api.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+        if (body === "") return done(null, undefined);
+        try {
+          done(null, JSON.parse(body as string));
+        } catch (err) {
+          const e = new Error(`Invalid JSON body: ${(err as Error).message}`) as Error & { statusCode: number };
+          e.statusCode = 400;
+          done(e, undefined);
+        }
+      });
+      api.addHook("onRequest", async (req, reply) => {
+        if (!isAdmin(req.headers.authorization, ctx.adminToken)) {
+          return reply
+            .code(401)
+            .send({ error: { type: "authentication_error", message: "Missing or invalid admin token (Authorization: Bearer <TOLLGATE_ADMIN_TOKEN>)." } });
+        }
+      });
+      api.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+        const status = typeof err.statusCode === "number" && err.statusCode >= 400 ? err.statusCode : 500;
+        if (status >= 500) ctx.runtime.warn(`management API error: ${err.stack ?? err.message}`);
+        return reply.code(status).send({ error: { type: status >= 500 ? "internal_error" : "invalid_request", message: status >= 500 ? "Internal error." : err.message } });
+      });
+      api.setNotFoundHandler((req, reply) =>
+        reply.code(404).send({ error: { type: "not_found", message: `No management route ${req.method} ${req.url.split("?")[0]}.` } }),
+      );
+      registerLogRoutes(api, ctx.database.db, () => ctx.logWriter.flush());
+      registerPricingRoutes(api, ctx);
+      await registerProviderRoutes(api, ctx);
+    },
+    { prefix: "/api" },
+  );
+}

@@ -1,0 +1,13 @@
+import type { PriceBook } from "../metering/pricing/index.ts";
+import type { GatewayRuntime } from "../pipeline/runtime.ts";
+import type { Database } from "../store/database.ts";
+import type { LogWriter } from "../store/log-writer.ts";
+
+/** What the management API works with. */
+export interface AdminContext {
+  runtime: GatewayRuntime;
+  database: Database;
+  logWriter: LogWriter;
+  prices: PriceBook;
+  adminToken: string;
+}

@@ -1,0 +1,110 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import type { Agent } from "undici";
+import { type AdminToken, loadAdminToken } from "./admin/token.ts";
+import { registerAdminApi } from "./admin/api.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import type { GatewayConfig } from "./config/load.ts";
+import { registerClientRoutes } from "./http/client-routes.ts";
+import { registerHealthRoutes } from "./http/health-routes.ts";
+import { createHttpServer } from "./http/server.ts";
+import { PriceBook, priceOverridesSchema } from "./metering/pricing/index.ts";
+import { createUpstreamAgent } from "./passthrough/upstream-agent.ts";
+import type { GatewayRuntime } from "./pipeline/runtime.ts";
+import { ProviderRegistry } from "./providers/registry.ts";
+import { type Database, openDatabase } from "./store/database.ts";
+import { LogWriter } from "./store/log-writer.ts";
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  readonly runtime: GatewayRuntime;
+  readonly database: Database;
+  readonly logWriter: LogWriter;
+  readonly prices: PriceBook;
+  readonly adminToken: AdminToken;
+  /** Starts listening; resolves to the base URL. */
+  listen(): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish (up to `drainMs`), flushes the request log, closes everything. */
+  close(drainMs?: number): Promise<void>;
+}
+
+export interface GatewayDeps {
+  clock?: Clock;
+  /** Operator warnings; default: stderr, each distinct message once. */
+  warn?: (message: string) => void;
+  /** PostgreSQL only: schema for every table (tests). */
+  databaseSchema?: string;
+}
+
+/** The one place that wires implementations together (DESIGN.md: the hot path never waits on a database). */
+export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
+  const clock = deps.clock ?? systemClock;
+  const warn = deps.warn ?? onceToStderr();
+  await mkdir(config.dataDir, { recursive: true });
+  const database = await openDatabase({
+    url: config.databaseUrl ?? undefined,
+    dataDir: config.dataDir,
+    ...(deps.databaseSchema ? { schema: deps.databaseSchema } : {}),
+  });
+  const logWriter = new LogWriter({ db: database.db, spillDir: join(config.dataDir, "spill"), clock });
+  const replayed = await logWriter.replaySpill();
+  if (replayed.rows > 0) warn(`replayed ${replayed.rows} request-log rows spilled to disk by an earlier run`);
+
+  const overrides = priceOverridesSchema.safeParse(config.priceOverrides);
+  if (!overrides.success) throw new Error(`pricing.overrides in the config file are invalid: ${overrides.error.message}`);
+  const prices = new PriceBook({ overrides: overrides.data, clock });
+
+  const upstream: Agent = createUpstreamAgent(config.timeouts);
+  const runtime: GatewayRuntime = {
+    config,
+    registry: new ProviderRegistry(config.providers),
+    prices,
+    logs: logWriter,
+    upstream,
+    clock,
+    warn,
+  };
+  const adminToken = await loadAdminToken(config.adminToken, config.dataDir);
+
+  const app = createHttpServer(runtime);
+  registerHealthRoutes(app, runtime, database);
+  registerClientRoutes(app, runtime);
+  await registerAdminApi(app, { runtime, database, logWriter, prices, adminToken: adminToken.token });
+
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    runtime,
+    database,
+    logWriter,
+    prices,
+    adminToken,
+    async listen() {
+      return app.listen({ host: config.host, port: config.port });
+    },
+    close(drainMs = 10_000) {
+      closing ??= (async () => {
+        // In-flight streams get `drainMs` to finish; then their sockets are cut (and they are logged as cut).
+        const timer = setTimeout(() => app.server.closeAllConnections(), drainMs);
+        timer.unref();
+        await app.close();
+        clearTimeout(timer);
+        await logWriter.close();
+        await upstream.close();
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function onceToStderr(): (message: string) => void {
+  const seen = new Set<string>();
+  return (message) => {
+    if (seen.has(message)) return;
+    if (seen.size > 1000) seen.clear();
+    seen.add(message);
+    console.error(`tollgate: ${message}`);
+  };
+}

@@ -1,0 +1,224 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { extname, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { baseUrlEnvName, findPreset, PROVIDER_PRESETS, type ProviderPreset } from "../providers/presets.ts";
+import type { ConfigSource, ProviderConfig, ProviderKey } from "../providers/types.ts";
+import { type ConfigFile, ConfigFileSchema, type ProviderEntry } from "./schema.ts";
+
+export interface Timeouts {
+  /** TCP/TLS connect. */
+  connectMs: number;
+  /** Until the upstream's response headers (first byte). Non-streaming replies arrive whole, so this is long. */
+  firstByteMs: number;
+  /** Silence allowed between two body chunks of a stream. */
+  idleMs: number;
+}
+
+/** The resolved configuration the app is built from. */
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | null;
+  adminToken: string | null;
+  encryptionKey: string | null;
+  maxBodyBytes: number;
+  timeouts: Timeouts;
+  providers: ProviderConfig[];
+  priceOverrides: unknown[];
+  priceRefreshUrl: string | null;
+  labels: { maxCount: number; maxValueLength: number };
+  configPath: string | null;
+}
+
+export const DEFAULTS = {
+  host: "127.0.0.1",
+  port: 8080,
+  dataDir: ".tollgate",
+  // Claude Code sends several MB late in a session; the Anthropic API itself accepts 32 MB.
+  maxBodyBytes: 32 * 1024 * 1024,
+  timeouts: { connectMs: 10_000, firstByteMs: 600_000, idleMs: 300_000 },
+  labels: { maxCount: 16, maxValueLength: 256 },
+} as const;
+
+/** A configuration problem, with a message meant for the person starting Tollgate. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export interface LoadOptions {
+  env: NodeJS.ProcessEnv;
+  /** Command-line flags, already parsed (cli/main.ts). */
+  flags?: { host?: string; port?: number; dataDir?: string; config?: string };
+}
+
+export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<GatewayConfig> {
+  const configPath = flags.config ?? env.TOLLGATE_CONFIG ?? null;
+  const file = configPath ? await readConfigFile(configPath, env) : {};
+  const port = flags.port ?? parsePort(env.TOLLGATE_PORT) ?? file.port ?? DEFAULTS.port;
+  return {
+    host: flags.host ?? env.TOLLGATE_HOST ?? file.host ?? DEFAULTS.host,
+    port,
+    dataDir: resolve(flags.dataDir ?? env.TOLLGATE_DATA_DIR ?? file.dataDir ?? DEFAULTS.dataDir),
+    databaseUrl: env.TOLLGATE_DATABASE_URL || file.databaseUrl || null,
+    adminToken: env.TOLLGATE_ADMIN_TOKEN || file.adminToken || null,
+    encryptionKey: env.TOLLGATE_ENCRYPTION_KEY || null,
+    maxBodyBytes: parsePositiveInt(env.TOLLGATE_MAX_BODY_BYTES, "TOLLGATE_MAX_BODY_BYTES") ?? file.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    timeouts: { ...DEFAULTS.timeouts, ...file.timeouts },
+    providers: mergeProviders(providersFromEnv(env), providersFromFile(file, env)),
+    priceOverrides: file.pricing?.overrides ?? [],
+    priceRefreshUrl: file.pricing?.refreshUrl ?? null,
+    labels: { ...DEFAULTS.labels, ...file.labels },
+    configPath: configPath ? resolve(configPath) : null,
+  };
+}
+
+async function readConfigFile(path: string, env: NodeJS.ProcessEnv): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`Cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = [".yaml", ".yml"].includes(extname(path).toLowerCase()) ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`Config file ${path} is not valid ${extname(path) === ".json" ? "JSON" : "YAML"}: ${(err as Error).message}`);
+  }
+  const parsed = ConfigFileSchema.safeParse(interpolateEnv(raw ?? {}, env, path));
+  if (!parsed.success) throw new ConfigError(`Config file ${path} is invalid:\n${formatIssues(parsed.error.issues)}`);
+  return parsed.data;
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((i) => `  - ${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`).join("\n");
+}
+
+/** Replaces `${VAR}` in every string of the config with the environment's value, so secrets stay out of files. */
+function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string): unknown {
+  if (typeof value === "string") {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const v = env[name];
+      if (v === undefined) throw new ConfigError(`Config file ${path} refers to \${${name}}, which is not set in the environment`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => interpolateEnv(v, env, path));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, path)]));
+  }
+  return value;
+}
+
+/** Stable non-secret id for a key: where it came from plus a short hash of the secret. */
+export function keyId(source: ConfigSource, secret: string): string {
+  return `${source}-${createHash("sha256").update(secret).digest("hex").slice(0, 10)}`;
+}
+
+function providerFromPreset(preset: ProviderPreset, source: ConfigSource, baseUrl: string, keys: ProviderKey[]): ProviderConfig {
+  return {
+    name: preset.name,
+    kind: preset.kind,
+    baseUrl: trimSlash(baseUrl),
+    auth: preset.auth,
+    dialects: preset.dialects,
+    keys,
+    keyOptional: preset.keyOptional ?? false,
+    models: [],
+    modelPatterns: preset.modelPatterns,
+    headers: {},
+    pricingId: preset.pricingId,
+    source,
+  };
+}
+
+/** `<NAME>_API_KEY` registers a provider; `TOLLGATE_<NAME>_BASE_URL` overrides its base URL. */
+export function providersFromEnv(env: NodeJS.ProcessEnv): ProviderConfig[] {
+  const out: ProviderConfig[] = [];
+  for (const preset of PROVIDER_PRESETS) {
+    const secrets = (env[preset.apiKeyEnv] ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const baseUrl = env[baseUrlEnvName(preset.name)];
+    if (secrets.length === 0 && !(preset.keyOptional && baseUrl)) continue;
+    const keys = secrets.map((secret) => ({ id: keyId("env", secret), secret, label: preset.apiKeyEnv, source: "env" as const }));
+    out.push(providerFromPreset(preset, "env", baseUrl || preset.baseUrl, keys));
+  }
+  return out;
+}
+
+function providersFromFile(file: ConfigFile, env: NodeJS.ProcessEnv): ProviderConfig[] {
+  return Object.entries(file.providers ?? {}).map(([name, entry]) => providerFromEntry(name, entry, env));
+}
+
+function providerFromEntry(name: string, entry: ProviderEntry, env: NodeJS.ProcessEnv): ProviderConfig {
+  const preset = findPreset(entry.preset ?? name);
+  if (entry.preset && !preset) {
+    throw new ConfigError(`providers.${name}: unknown preset "${entry.preset}" (known: ${PROVIDER_PRESETS.map((p) => p.name).join(", ")})`);
+  }
+  const kind = entry.kind ?? preset?.kind;
+  if (!kind) {
+    throw new ConfigError(`providers.${name}: "${name}" is not a built-in provider; set "preset" or "kind" (anthropic | openai | gemini)`);
+  }
+  const baseUrl = env[baseUrlEnvName(name)] || entry.baseUrl || preset?.baseUrl;
+  if (!baseUrl) throw new ConfigError(`providers.${name}: "baseUrl" is required for a provider with no preset`);
+  const keys: ProviderKey[] = (entry.apiKeys ?? []).map((k) =>
+    typeof k === "string"
+      ? { id: keyId("config", k), secret: k, label: null, source: "config" }
+      : { id: k.id ?? keyId("config", k.key), secret: k.key, label: k.label ?? null, source: "config" },
+  );
+  const defaults: Pick<ProviderConfig, "auth" | "dialects"> =
+    kind === "anthropic"
+      ? { auth: "x-api-key", dialects: ["anthropic"] }
+      : kind === "gemini"
+        ? { auth: "x-goog-api-key", dialects: ["gemini"] }
+        : { auth: "bearer", dialects: ["openai-chat", "openai-responses", "openai-embeddings"] };
+  return {
+    name,
+    kind,
+    baseUrl: trimSlash(baseUrl),
+    auth: preset?.auth ?? defaults.auth,
+    dialects: preset?.dialects ?? defaults.dialects,
+    keys,
+    keyOptional: preset?.keyOptional ?? keys.length === 0,
+    models: entry.models ?? [],
+    modelPatterns: preset?.modelPatterns ?? [],
+    headers: entry.headers ?? {},
+    pricingId: entry.pricingId !== undefined ? entry.pricingId : (preset?.pricingId ?? null),
+    source: "config",
+  };
+}
+
+/** Later sources win per provider; a file entry without keys keeps the keys the environment gave. */
+export function mergeProviders(...sources: ProviderConfig[][]): ProviderConfig[] {
+  const byName = new Map<string, ProviderConfig>();
+  for (const list of sources) {
+    for (const p of list) {
+      const prev = byName.get(p.name);
+      byName.set(p.name, prev && p.keys.length === 0 ? { ...p, keys: prev.keys, keyOptional: prev.keyOptional } : p);
+    }
+  }
+  return [...byName.values()];
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, "");
+}
+
+function parsePort(v: string | undefined): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`TOLLGATE_PORT must be a port number, got "${v}"`);
+  return n;
+}
+
+function parsePositiveInt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer, got "${v}"`);
+  return n;
+}

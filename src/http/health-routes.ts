@@ -1,0 +1,19 @@
+import type { FastifyInstance } from "fastify";
+import { sql } from "kysely";
+import type { GatewayRuntime } from "../pipeline/runtime.ts";
+import type { Database } from "../store/database.ts";
+import { VERSION } from "../version.ts";
+
+/** `HEAD /` (Claude Code's connectivity probe), `/health` (liveness) and `/ready` (database reachable). */
+export function registerHealthRoutes(app: FastifyInstance, rt: GatewayRuntime, database: Database): void {
+  app.head("/", (_req, reply) => reply.code(200).send());
+  app.get("/health", () => ({ status: "ok", version: VERSION }));
+  app.get("/ready", async (_req, reply) => {
+    try {
+      await sql`select 1`.execute(database.db);
+    } catch (err) {
+      return reply.code(503).send({ ready: false, reason: `database: ${(err as Error).message}` });
+    }
+    return { ready: true, providers: rt.registry.list().map((p) => p.name) };
+  });
+}

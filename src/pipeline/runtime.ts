@@ -1,0 +1,37 @@
+import type { Dispatcher } from "undici";
+import type { Clock } from "../clock.ts";
+import type { GatewayConfig } from "../config/load.ts";
+import type { Usage } from "../metering/usage.ts";
+import type { ProviderRegistry } from "../providers/registry.ts";
+import type { RequestLogRecord } from "../store/log-record.ts";
+
+/** Where finished requests go (store/log-writer.ts); `write` is synchronous and never throws. */
+export interface LogSink {
+  write(record: RequestLogRecord): void;
+}
+
+export interface PriceQuote {
+  costNanoUsd: number | null;
+  priceVersion: string;
+  warnings: string[];
+}
+
+/** Prices a request's usage (metering/pricing). Pure in-memory lookup: runs on the hot path. */
+export interface Pricer {
+  cost(provider: string, model: string, usage: Usage): PriceQuote;
+}
+
+/**
+ * Everything the data plane needs, held in memory. `registry` is replaced wholesale when providers change, so a
+ * request keeps the snapshot it started with.
+ */
+export interface GatewayRuntime {
+  readonly config: GatewayConfig;
+  registry: ProviderRegistry;
+  readonly prices: Pricer;
+  readonly logs: LogSink;
+  readonly upstream: Dispatcher;
+  readonly clock: Clock;
+  /** Called with a warning meant for operators (unknown prices, dropped labels …); deduplicated by the caller. */
+  readonly warn: (message: string) => void;
+}

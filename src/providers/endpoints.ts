@@ -1,0 +1,60 @@
+import type { ProviderConfig } from "./types.ts";
+
+/** What the client asked for, independent of which provider serves it. */
+export type Operation =
+  | "messages"
+  | "count_tokens"
+  | "chat"
+  | "responses"
+  | "embeddings"
+  | "models"
+  | "generateContent"
+  | "streamGenerateContent"
+  | "countTokens";
+
+/** The upstream URL for an operation on a provider; `search` is the client's query string (with `?`) or "". */
+export function upstreamUrl(provider: ProviderConfig, op: Operation, model: string, search: string): string {
+  const base = provider.baseUrl;
+  switch (provider.kind) {
+    case "anthropic":
+      if (op === "messages") return `${base}/v1/messages${search}`;
+      if (op === "count_tokens") return `${base}/v1/messages/count_tokens${search}`;
+      if (op === "models") return `${base}/v1/models${search}`;
+      break;
+    case "openai":
+      if (op === "chat") return `${base}/chat/completions${search}`;
+      if (op === "responses") return `${base}/responses${search}`;
+      if (op === "embeddings") return `${base}/embeddings${search}`;
+      if (op === "models") return `${base}/models${search}`;
+      break;
+    case "gemini":
+      if (op === "models") return `${base}/v1beta/models${search}`;
+      if (op === "generateContent" || op === "streamGenerateContent" || op === "countTokens") {
+        return `${base}/v1beta/models/${encodeURIComponent(model)}:${op}${search}`;
+      }
+      break;
+    default: {
+      const unreachable: never = provider.kind;
+      throw new Error(`unknown provider kind ${String(unreachable)}`);
+    }
+  }
+  throw new Error(`provider ${provider.name} (${provider.kind}) has no endpoint for ${op}`);
+}
+
+/** The header that carries the provider's API key, set on every upstream request. */
+export function authHeaders(provider: ProviderConfig, secret: string): Record<string, string> {
+  switch (provider.auth) {
+    case "x-api-key":
+      return { "x-api-key": secret };
+    case "bearer":
+      return { authorization: `Bearer ${secret}` };
+    case "x-goog-api-key":
+      return { "x-goog-api-key": secret };
+    case "none":
+      return {};
+    default: {
+      const unreachable: never = provider.auth;
+      throw new Error(`unknown auth style ${String(unreachable)}`);
+    }
+  }
+}

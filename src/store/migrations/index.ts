@@ -1,0 +1,14 @@
+import type { Migration, MigrationProvider } from "kysely/migration";
+import { initialMigration } from "./0001-initial.ts";
+
+/**
+ * Every migration, in order, as code (not files found at runtime), so they run the same from src/ and dist/.
+ * Names sort in application order; never rename or edit a released one — add the next number instead.
+ */
+export const migrations: Readonly<Record<string, Migration>> = {
+  "0001_initial": initialMigration,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...migrations }),
+};

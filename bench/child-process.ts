@@ -81,6 +81,15 @@ export async function startNodeChild(spec: ChildSpec): Promise<RunningChild> {
   return { name: spec.name, pid, url, process: child, recentOutput };
 }
 
+/** Throws, with the child's last output, when a child that should be serving has exited. */
+export function assertRunning(child: RunningChild): void {
+  const { exitCode, signalCode } = child.process;
+  if (exitCode === null && signalCode === null) return;
+  throw new Error(
+    `${child.name} (pid ${child.pid}) exited unexpectedly (code ${exitCode}, signal ${signalCode})\n--- ${child.name} output ---\n${child.recentOutput()}`,
+  );
+}
+
 /** SIGTERM, then wait up to `timeoutMs` for a graceful exit before SIGKILL. */
 export async function stopChild(child: RunningChild, timeoutMs: number): Promise<ChildExit> {
   const proc = child.process;

@@ -22,8 +22,17 @@ export function cpuTicks(pid: number): number {
 
 /** Peak resident set size (VmHWM) of a process, in bytes. */
 export function peakRssBytes(pid: number): number {
+  return statusKilobytes(pid, "VmHWM") * 1024;
+}
+
+/** Current resident set size (VmRSS) of a process, in bytes. */
+export function rssBytes(pid: number): number {
+  return statusKilobytes(pid, "VmRSS") * 1024;
+}
+
+function statusKilobytes(pid: number, field: string): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
-  if (match?.[1] === undefined) throw new Error(`no VmHWM in /proc/${pid}/status`);
-  return Number(match[1]) * 1024;
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, "m").exec(status);
+  if (match?.[1] === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]);
 }

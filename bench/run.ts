@@ -3,23 +3,15 @@
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type RunningChild, stopChild } from "./child-process.ts";
+import { assertRunning, type RunningChild, stopChild } from "./child-process.ts";
 import { installCleanupHandlers, makeTempDir } from "./cleanup.ts";
 import type { LoadTarget } from "./load.ts";
 import { countLogRows } from "./log-rows.ts";
 import { type ArmResult, measureArm } from "./measure-arm.ts";
 import { type BenchOptions, parseBenchOptions, usage } from "./options.ts";
-import { clockTicksPerSecond, peakRssBytes } from "./proc-stats.ts";
+import { clockTicksPerSecond, peakRssBytes, rssBytes } from "./proc-stats.ts";
 import { buildGateway, startGateway, startMock } from "./services.ts";
-import {
-  type ArmSummary,
-  armSummary,
-  type BenchSummary,
-  compare,
-  formatTable,
-  type LogCheck,
-  type WorkloadSummary,
-} from "./summary.ts";
+import { armSummary, type BenchSummary, compare, formatTable, type LogCheck, type WorkloadSummary } from "./summary.ts";
 import { buildWorkloads, type Workload, type WorkloadName } from "./workloads.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -38,12 +30,15 @@ function targetFor(baseUrl: string, path: string, workload: Workload): LoadTarge
 }
 
 /** Anything but clean 2xx answers makes the numbers meaningless, so it fails the run. */
-function armFailures(workload: string, arm: string, s: ArmSummary): string[] {
+function armFailures(workload: string, arm: string, result: ArmResult): string[] {
+  const m = result.measured;
   const problems: string[] = [];
-  if (s.non2xx > 0) problems.push(`${s.non2xx} non-2xx`);
-  if (s.errors > 0) problems.push(`${s.errors} errors (${s.timeouts} timeouts)`);
-  if (s.mismatches > 0) problems.push(`${s.mismatches} responses without the expected content`);
-  if (s.stoppedByGuard) problems.push("stopped by the time guard");
+  if (m.non2xx > 0) problems.push(`${m.non2xx} non-2xx`);
+  if (m.errors > 0) problems.push(`${m.errors} errors (${m.timeouts} timeouts)`);
+  if (m.mismatches > 0) problems.push(`${m.mismatches} responses without the expected content`);
+  const earlierErrors = result.totalErrors - m.errors;
+  if (earlierErrors > 0) problems.push(`${earlierErrors} errors during probe/warm-up`);
+  if (result.anyStoppedByGuard) problems.push("a phase was stopped by the time guard");
   return problems.length > 0 ? [`${workload} ${arm}: ${problems.join(", ")}`] : [];
 }
 
@@ -91,6 +86,7 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
     try {
       gateway = await startGatewayArm(options, mock);
       summary.gateway.measured = true;
+      summary.gateway.rssAtStartBytes = rssBytes(gateway.pid);
       progress(`gateway at ${gateway.url} (pid ${gateway.pid}), data dir ${gateway.dataDir}`);
     } catch (error) {
       summary.gateway.unavailable = error instanceof Error ? error.message : String(error);
@@ -98,6 +94,18 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
       progress(`gateway arm skipped: ${summary.gateway.unavailable}`);
     }
   }
+
+  const running = gateway ? [mock, gateway] : [mock];
+  // A child that dies mid-run shows up as a /proc read error or connection errors; name the real cause instead.
+  const measure: typeof measureArm = async (...args) => {
+    running.forEach(assertRunning);
+    try {
+      return await measureArm(...args);
+    } catch (error) {
+      running.forEach(assertRunning);
+      throw error;
+    }
+  };
 
   // Responses per workload's gateway arm (all phases): what the request log has to hold.
   const gatewayResponses = new Map<WorkloadName, number>();
@@ -115,7 +123,7 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
     };
     summary.workloads.push(result);
 
-    const direct: ArmResult = await measureArm(
+    const direct: ArmResult = await measure(
       targetFor(mock.url, workload.directPath, workload),
       plan,
       [{ name: "mock", pid: mock.pid }],
@@ -123,10 +131,10 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
       (message) => progress(`${workload.name} direct: ${message}`),
     );
     result.direct = armSummary(direct);
-    failures.push(...armFailures(workload.name, "direct", result.direct));
+    failures.push(...armFailures(workload.name, "direct", direct));
 
     if (!gateway) continue;
-    const viaGateway = await measureArm(
+    const viaGateway = await measure(
       targetFor(gateway.url, workload.gatewayPath, workload),
       plan,
       [
@@ -139,7 +147,7 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
     gatewayResponses.set(workload.name, viaGateway.totalResponses);
     result.gateway = { ...armSummary(viaGateway), peakRssBytes: peakRssBytes(gateway.pid) };
     result.comparison = compare(result.direct, result.gateway);
-    failures.push(...armFailures(workload.name, "gateway", result.gateway));
+    failures.push(...armFailures(workload.name, "gateway", viaGateway));
     if (workload.target) {
       const t = workload.target;
       const met =

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { type RunningChild, startNodeChild } from "./child-process.ts";
 
 // How the bench starts the two processes under test. Both are separate node processes so /proc can tell their CPU
@@ -11,11 +11,10 @@ export const mockEntry = "test/fixtures/mock-upstream/main.ts";
 export const gatewayEntry = "dist/cli/main.js";
 
 export async function startMock(root: string): Promise<RunningChild> {
-  const entry = process.env.TEMP_BENCH_MOCK_ENTRY ?? mockEntry;
-  if (!existsSync(resolve(root, entry))) throw new Error(`the mock upstream ${mockEntry} does not exist yet`);
+  if (!existsSync(resolve(root, mockEntry))) throw new Error(`the mock upstream ${mockEntry} does not exist`);
   return startNodeChild({
     name: "mock",
-    args: [entry, "--port", "0", "--no-record"],
+    args: [mockEntry, "--port", "0", "--no-record"],
     cwd: root,
     env: { ...process.env },
     readyTimeoutMs: 20_000,
@@ -50,11 +49,10 @@ export function buildGateway(root: string): void {
 }
 
 export async function startGateway(root: string, mockUrl: string, dataDir: string): Promise<RunningChild> {
-  const entry = process.env.TEMP_BENCH_GATEWAY_ENTRY ?? gatewayEntry;
-  if (!existsSync(resolve(root, entry))) throw new Error(`${gatewayEntry} does not exist (is the CLI written yet?)`);
+  if (!existsSync(resolve(root, gatewayEntry))) throw new Error(`${gatewayEntry} does not exist (was the build run?)`);
   return startNodeChild({
     name: "gateway",
-    args: [entry, "start", "--port", "0", "--data-dir", dataDir],
+    args: [gatewayEntry, "start", "--port", "0", "--data-dir", dataDir],
     cwd: root,
     env: {
       ...process.env,

@@ -20,6 +20,7 @@ export interface ArmSummary {
   cpuMicrosPerRequest: Record<string, number>;
   /** CPU µs per request of the bench process itself (autocannon), which shares the machine's 2 cores. */
   loadGeneratorCpuMicrosPerRequest: number;
+  /** True when the time guard cut a phase short (probe, warm-up or measured). */
   stoppedByGuard: boolean;
 }
 
@@ -64,6 +65,8 @@ export interface BenchSummary {
   workloads: WorkloadSummary[];
   gateway: {
     measured: boolean;
+    /** VmRSS of the idle gateway right after it said it was listening. */
+    rssAtStartBytes?: number;
     /** Why there is no gateway arm. */
     unavailable?: string;
     exit?: { code: number | null; signal: string | null; killedAfterTimeout: boolean };
@@ -101,7 +104,7 @@ export function armSummary(arm: ArmResult): ArmSummary {
     meanResponseBytes: round(m.meanResponseBytes, 0),
     cpuMicrosPerRequest: Object.fromEntries(Object.entries(arm.cpuMicrosPerRequest).map(([k, v]) => [k, round(v, 1)])),
     loadGeneratorCpuMicrosPerRequest: round(arm.loadGeneratorCpuMicrosPerRequest, 1),
-    stoppedByGuard: m.stoppedByGuard,
+    stoppedByGuard: arm.anyStoppedByGuard,
   };
 }
 
@@ -170,7 +173,8 @@ export function formatTable(summary: BenchSummary): string {
     }
     if (w.logCheck) {
       const l = w.logCheck;
-      const detail = l.ok2xx === null ? "" : ` (${l.ok2xx} with 2xx status, ${l.withOutputTokens ?? "?"} with output tokens)`;
+      const detail =
+        l.ok2xx === null ? "" : ` (${l.ok2xx} with 2xx status, ${l.withOutputTokens ?? "?"} with output tokens)`;
       parts.push(
         `log rows ${l.rows}${detail} / gateway responses ${l.expected}: rows lost: ${l.lost}${l.extra > 0 ? `, extra rows: ${l.extra}` : ""}`,
       );
@@ -191,6 +195,8 @@ export function formatTable(summary: BenchSummary): string {
 
   const g = summary.gateway;
   if (!g.measured) out.push(`gateway arm not run: ${g.unavailable ?? "unknown reason"}`);
+  if (g.rssAtStartBytes !== undefined)
+    out.push(`gateway RSS when idle at start: ${fmt(g.rssAtStartBytes / 2 ** 20, 0)} MiB`);
   if (g.exit) {
     out.push(
       `gateway exit after SIGTERM: code ${g.exit.code}, signal ${g.exit.signal}${g.exit.killedAfterTimeout ? " (did not exit in time; killed)" : ""}`,

@@ -2,8 +2,8 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Agent } from "undici";
-import { type AdminToken, loadAdminToken } from "./admin/token.ts";
 import { registerAdminApi } from "./admin/api.ts";
+import { type AdminToken, loadAdminToken } from "./admin/token.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { GatewayConfig } from "./config/load.ts";
 import { registerClientRoutes } from "./http/client-routes.ts";
@@ -52,7 +52,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   if (replayed.rows > 0) warn(`replayed ${replayed.rows} request-log rows spilled to disk by an earlier run`);
 
   const overrides = priceOverridesSchema.safeParse(config.priceOverrides);
-  if (!overrides.success) throw new Error(`pricing.overrides in the config file are invalid: ${overrides.error.message}`);
+  if (!overrides.success)
+    throw new Error(`pricing.overrides in the config file are invalid: ${overrides.error.message}`);
   const prices = new PriceBook({ overrides: overrides.data, clock });
 
   const upstream: Agent = createUpstreamAgent(config.timeouts);

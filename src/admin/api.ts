@@ -17,26 +17,37 @@ export async function registerAdminApi(app: FastifyInstance, ctx: AdminContext):
         if (body === "") return done(null, undefined);
         try {
           done(null, JSON.parse(body as string));
-        } catch (err) {
-          const e = new Error(`Invalid JSON body: ${(err as Error).message}`) as Error & { statusCode: number };
+        } catch {
+          // Not the parser's message: it quotes the start of the body, which may hold a secret being stored.
+          const e = new Error("The request body is not valid JSON.") as Error & { statusCode: number };
           e.statusCode = 400;
           done(e, undefined);
         }
       });
       api.addHook("onRequest", async (req, reply) => {
         if (!isAdmin(req.headers.authorization, ctx.adminToken)) {
-          return reply
-            .code(401)
-            .send({ error: { type: "authentication_error", message: "Missing or invalid admin token (Authorization: Bearer <TOLLGATE_ADMIN_TOKEN>)." } });
+          return reply.code(401).send({
+            error: {
+              type: "authentication_error",
+              message: "Missing or invalid admin token (Authorization: Bearer <TOLLGATE_ADMIN_TOKEN>).",
+            },
+          });
         }
       });
       api.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
         const status = typeof err.statusCode === "number" && err.statusCode >= 400 ? err.statusCode : 500;
         if (status >= 500) ctx.runtime.warn(`management API error: ${err.stack ?? err.message}`);
-        return reply.code(status).send({ error: { type: status >= 500 ? "internal_error" : "invalid_request", message: status >= 500 ? "Internal error." : err.message } });
+        return reply.code(status).send({
+          error: {
+            type: status >= 500 ? "internal_error" : "invalid_request",
+            message: status >= 500 ? "Internal error." : err.message,
+          },
+        });
       });
       api.setNotFoundHandler((req, reply) =>
-        reply.code(404).send({ error: { type: "not_found", message: `No management route ${req.method} ${req.url.split("?")[0]}.` } }),
+        reply.code(404).send({
+          error: { type: "not_found", message: `No management route ${req.method} ${req.url.split("?")[0]}.` },
+        }),
       );
       registerLogRoutes(api, ctx.database.db, () => ctx.logWriter.flush());
       registerPricingRoutes(api, ctx);

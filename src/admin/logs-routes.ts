@@ -1,9 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import type { Db } from "../store/schema.ts";
 import { getLog, queryLogs } from "../store/logs-repo.ts";
+import type { Db } from "../store/schema.ts";
 
-const Time = z.union([z.coerce.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+const Time = z.union([
+  z.coerce.number().int().nonnegative(),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
 
 const LogsQuery = z.strictObject({
   from: Time.optional(),

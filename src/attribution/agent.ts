@@ -33,10 +33,13 @@ export function detectAgent(headers: IncomingHttpHeaders, route: string): AgentI
   if (ua.startsWith("GeminiCLI")) return { name: "gemini-cli", version: /\/(\d+\.\d+[\w.-]*)/.exec(ua)?.[1] ?? null };
   if (ua.startsWith("opencode/")) return { name: "opencode", version: versionAfter(ua, "opencode/") };
   if (/\bCursor\//.test(ua)) return { name: "cursor", version: null };
-  if (ua.startsWith("Anthropic/")) return { name: "anthropic-sdk", version: /\/(\d[\w.-]*)$/.exec(ua.split(" ")[0] ?? "")?.[1] ?? null };
-  if (ua.startsWith("OpenAI/")) return { name: "openai-sdk", version: /\/(\d[\w.-]*)$/.exec(ua.split(" ")[0] ?? "")?.[1] ?? null };
+  if (ua.startsWith("Anthropic/"))
+    return { name: "anthropic-sdk", version: /\/(\d[\w.-]*)$/.exec(ua.split(" ")[0] ?? "")?.[1] ?? null };
+  if (ua.startsWith("OpenAI/"))
+    return { name: "openai-sdk", version: /\/(\d[\w.-]*)$/.exec(ua.split(" ")[0] ?? "")?.[1] ?? null };
   const goog = header(headers, "x-goog-api-client") ?? "";
-  if (goog.includes("google-genai-sdk/")) return { name: "google-genai-sdk", version: /google-genai-sdk\/(\S+)/.exec(goog)?.[1] ?? null };
+  if (goog.includes("google-genai-sdk/"))
+    return { name: "google-genai-sdk", version: /google-genai-sdk\/(\S+)/.exec(goog)?.[1] ?? null };
   if (ua.includes("ai-sdk/")) return { name: "ai-sdk", version: null };
   if (ua === "") return { name: "unknown", version: null };
   const product = /^([A-Za-z][\w.-]*)(?:\/(\S+))?/.exec(ua);

@@ -55,7 +55,8 @@ export function sessionFromAnthropicMetadata(body: unknown): string | null {
   if (userId.startsWith("{")) {
     try {
       const parsed: unknown = JSON.parse(userId);
-      const sid = typeof parsed === "object" && parsed !== null ? (parsed as { session_id?: unknown }).session_id : undefined;
+      const sid =
+        typeof parsed === "object" && parsed !== null ? (parsed as { session_id?: unknown }).session_id : undefined;
       return typeof sid === "string" && sid !== "" ? sid.slice(0, MAX_ID_LENGTH) : null;
     } catch {
       return null;
@@ -84,7 +85,9 @@ function codexTurnMetadata(headers: IncomingHttpHeaders): CodexTurn {
     const str = (v: unknown) => (typeof v === "string" && v !== "" ? v.slice(0, 500) : null);
     const workspaces = m.workspaces;
     const firstWorkspace =
-      typeof workspaces === "object" && workspaces !== null ? Object.keys(workspaces as Record<string, unknown>)[0] : undefined;
+      typeof workspaces === "object" && workspaces !== null
+        ? Object.keys(workspaces as Record<string, unknown>)[0]
+        : undefined;
     return {
       sessionId: str(m.session_id),
       turnId: str(m.turn_id),

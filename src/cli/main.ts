@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../config/load.ts";
 import { createGateway } from "../app.ts";
+import { ConfigError, loadConfig } from "../config/load.ts";
 import { VERSION } from "../version.ts";
 
 const USAGE = `Usage: tollgate <command> [options]
@@ -61,7 +61,14 @@ async function start(args: string[]): Promise<number> {
   const url = await gateway.listen();
   console.log(`Tollgate listening on ${url}`);
   console.log(`  data: ${config.dataDir}${config.databaseUrl ? " (logs in PostgreSQL)" : ""}`);
-  console.log(`  providers: ${gateway.runtime.registry.list().map((p) => p.name).join(", ") || "none (set e.g. ANTHROPIC_API_KEY)"}`);
+  console.log(
+    `  providers: ${
+      gateway.runtime.registry
+        .list()
+        .map((p) => p.name)
+        .join(", ") || "none (set e.g. ANTHROPIC_API_KEY)"
+    }`,
+  );
   if (gateway.adminToken.created) {
     console.log(`  admin token (shown once, kept in ${gateway.adminToken.path}): ${gateway.adminToken.token}`);
   }

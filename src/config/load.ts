@@ -65,7 +65,10 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
     databaseUrl: env.TOLLGATE_DATABASE_URL || file.databaseUrl || null,
     adminToken: env.TOLLGATE_ADMIN_TOKEN || file.adminToken || null,
     encryptionKey: env.TOLLGATE_ENCRYPTION_KEY || null,
-    maxBodyBytes: parsePositiveInt(env.TOLLGATE_MAX_BODY_BYTES, "TOLLGATE_MAX_BODY_BYTES") ?? file.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    maxBodyBytes:
+      parsePositiveInt(env.TOLLGATE_MAX_BODY_BYTES, "TOLLGATE_MAX_BODY_BYTES") ??
+      file.maxBodyBytes ??
+      DEFAULTS.maxBodyBytes,
     timeouts: { ...DEFAULTS.timeouts, ...file.timeouts },
     providers: mergeProviders(providersFromEnv(env), providersFromFile(file, env)),
     priceOverrides: file.pricing?.overrides ?? [],
@@ -86,7 +89,9 @@ async function readConfigFile(path: string, env: NodeJS.ProcessEnv): Promise<Con
   try {
     raw = [".yaml", ".yml"].includes(extname(path).toLowerCase()) ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`Config file ${path} is not valid ${extname(path) === ".json" ? "JSON" : "YAML"}: ${(err as Error).message}`);
+    throw new ConfigError(
+      `Config file ${path} is not valid ${extname(path) === ".json" ? "JSON" : "YAML"}: ${(err as Error).message}`,
+    );
   }
   const parsed = ConfigFileSchema.safeParse(interpolateEnv(raw ?? {}, env, path));
   if (!parsed.success) throw new ConfigError(`Config file ${path} is invalid:\n${formatIssues(parsed.error.issues)}`);
@@ -102,7 +107,8 @@ function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string): u
   if (typeof value === "string") {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
       const v = env[name];
-      if (v === undefined) throw new ConfigError(`Config file ${path} refers to \${${name}}, which is not set in the environment`);
+      if (v === undefined)
+        throw new ConfigError(`Config file ${path} refers to \${${name}}, which is not set in the environment`);
       return v;
     });
   }
@@ -118,7 +124,12 @@ export function keyId(source: ConfigSource, secret: string): string {
   return `${source}-${createHash("sha256").update(secret).digest("hex").slice(0, 10)}`;
 }
 
-function providerFromPreset(preset: ProviderPreset, source: ConfigSource, baseUrl: string, keys: ProviderKey[]): ProviderConfig {
+function providerFromPreset(
+  preset: ProviderPreset,
+  source: ConfigSource,
+  baseUrl: string,
+  keys: ProviderKey[],
+): ProviderConfig {
   return {
     name: preset.name,
     kind: preset.kind,
@@ -145,7 +156,12 @@ export function providersFromEnv(env: NodeJS.ProcessEnv): ProviderConfig[] {
       .filter(Boolean);
     const baseUrl = env[baseUrlEnvName(preset.name)];
     if (secrets.length === 0 && !(preset.keyOptional && baseUrl)) continue;
-    const keys = secrets.map((secret) => ({ id: keyId("env", secret), secret, label: preset.apiKeyEnv, source: "env" as const }));
+    const keys = secrets.map((secret) => ({
+      id: keyId("env", secret),
+      secret,
+      label: preset.apiKeyEnv,
+      source: "env" as const,
+    }));
     out.push(providerFromPreset(preset, "env", baseUrl || preset.baseUrl, keys));
   }
   return out;
@@ -158,11 +174,15 @@ function providersFromFile(file: ConfigFile, env: NodeJS.ProcessEnv): ProviderCo
 function providerFromEntry(name: string, entry: ProviderEntry, env: NodeJS.ProcessEnv): ProviderConfig {
   const preset = findPreset(entry.preset ?? name);
   if (entry.preset && !preset) {
-    throw new ConfigError(`providers.${name}: unknown preset "${entry.preset}" (known: ${PROVIDER_PRESETS.map((p) => p.name).join(", ")})`);
+    throw new ConfigError(
+      `providers.${name}: unknown preset "${entry.preset}" (known: ${PROVIDER_PRESETS.map((p) => p.name).join(", ")})`,
+    );
   }
   const kind = entry.kind ?? preset?.kind;
   if (!kind) {
-    throw new ConfigError(`providers.${name}: "${name}" is not a built-in provider; set "preset" or "kind" (anthropic | openai | gemini)`);
+    throw new ConfigError(
+      `providers.${name}: "${name}" is not a built-in provider; set "preset" or "kind" (anthropic | openai | gemini)`,
+    );
   }
   const baseUrl = env[baseUrlEnvName(name)] || entry.baseUrl || preset?.baseUrl;
   if (!baseUrl) throw new ConfigError(`providers.${name}: "baseUrl" is required for a provider with no preset`);
@@ -212,7 +232,8 @@ function trimSlash(url: string): string {
 function parsePort(v: string | undefined): number | undefined {
   if (v === undefined || v === "") return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`TOLLGATE_PORT must be a port number, got "${v}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new ConfigError(`TOLLGATE_PORT must be a port number, got "${v}"`);
   return n;
 }
 

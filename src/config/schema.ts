@@ -42,7 +42,9 @@ export const ConfigFileSchema = z.strictObject({
   adminToken: z.string().min(16, "adminToken must be at least 16 characters").optional(),
   maxBodyBytes: z.number().int().positive().optional(),
   timeouts: TimeoutsSchema.optional(),
-  providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "provider names are lowercase [a-z0-9_-]"), ProviderEntrySchema).optional(),
+  providers: z
+    .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "provider names are lowercase [a-z0-9_-]"), ProviderEntrySchema)
+    .optional(),
   pricing: z.strictObject({ overrides: z.array(z.unknown()).optional(), refreshUrl: z.string().optional() }).optional(),
   labels: z
     .strictObject({

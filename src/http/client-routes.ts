@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GatewayError } from "../errors/catalog.ts";
-import { type RouteSpec } from "../pipeline/ingress.ts";
+import type { RouteSpec } from "../pipeline/ingress.ts";
 import { handleModelCall, rejectModelCall } from "../pipeline/model-call.ts";
 import type { GatewayRuntime } from "../pipeline/runtime.ts";
 import { listModels } from "./models-route.ts";
@@ -16,6 +16,7 @@ const OPENAI_CHAT: RouteSpec = { dialect: "openai-chat", op: "chat" };
 const OPENAI_RESPONSES: RouteSpec = { dialect: "openai-responses", op: "responses" };
 const OPENAI_EMBEDDINGS: RouteSpec = { dialect: "openai-embeddings", op: "embeddings" };
 const GEMINI_GENERATE: RouteSpec = { dialect: "gemini", op: "generateContent" };
+const GEMINI_API_VERSIONS = ["v1beta", "v1", "v1alpha"] as const;
 
 /**
  * The client routes of DESIGN.md. Each dialect is mounted under its own prefix (`/anthropic`, `/openai`, `/genai`)
@@ -43,30 +44,44 @@ export function registerClientRoutes(app: FastifyInstance, rt: GatewayRuntime): 
   post("/cursor/v1/chat/completions", OPENAI_CHAT);
   app.get("/cursor/v1/models", (req, reply) => listModels(rt, "openai-chat", req, reply));
 
+  // The Google SDKs call v1beta by default and v1 / v1alpha when asked; the version is passed on upstream.
   for (const prefix of ["/genai", ""]) {
-    app.post<{ Params: { "*": string } }>(
-      `${prefix}/v1beta/models/*`,
-      { config: { spec: GEMINI_GENERATE } satisfies RouteConfig },
-      (req, reply) => geminiCall(rt, req, reply),
-    );
-    app.get(`${prefix}/v1beta/models`, (req, reply) => listModels(rt, "gemini", req, reply));
+    for (const version of GEMINI_API_VERSIONS) {
+      app.post<{ Params: { "*": string } }>(
+        `${prefix}/${version}/models/*`,
+        { config: { spec: GEMINI_GENERATE } satisfies RouteConfig },
+        (req, reply) => geminiCall(rt, version, req, reply),
+      );
+      // At the root, GET /v1/models is OpenAI's list.
+      if (prefix !== "" || version === "v1beta") {
+        app.get(`${prefix}/${version}/models`, (req, reply) => listModels(rt, "gemini", req, reply));
+      }
+    }
   }
 }
 
 /** Gemini puts model and method in the path: `/v1beta/models/{model}:{method}`. */
-function geminiCall(rt: GatewayRuntime, req: FastifyRequest<{ Params: { "*": string } }>, reply: FastifyReply): Promise<void> {
+function geminiCall(
+  rt: GatewayRuntime,
+  version: string,
+  req: FastifyRequest<{ Params: { "*": string } }>,
+  reply: FastifyReply,
+): Promise<void> {
   const action = req.params["*"];
   const colon = action.lastIndexOf(":");
   const model = colon > 0 ? decodeURIComponent(action.slice(0, colon)) : "";
   const method = colon > 0 ? action.slice(colon + 1) : "";
   if (method === "generateContent" || method === "streamGenerateContent" || method === "countTokens") {
-    return handleModelCall(rt, { dialect: "gemini", op: method }, req, reply, model);
+    return handleModelCall(rt, { dialect: "gemini", op: method, apiVersion: version }, req, reply, model);
   }
   return rejectModelCall(
     rt,
     GEMINI_GENERATE,
     req,
     reply,
-    new GatewayError("TG_NOT_FOUND", `Unsupported Gemini method "${method || action}". Supported: generateContent, streamGenerateContent, countTokens.`),
+    new GatewayError(
+      "TG_NOT_FOUND",
+      `Unsupported Gemini method "${method || action}". Supported: generateContent, streamGenerateContent, countTokens.`,
+    ),
   );
 }

@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { request } from "undici";
 import type { Dialect } from "../dialects/dialect.ts";
+import type { GatewayRuntime } from "../pipeline/runtime.ts";
 import { authHeaders, upstreamUrl } from "../providers/endpoints.ts";
 import type { ProviderConfig } from "../providers/types.ts";
-import type { GatewayRuntime } from "../pipeline/runtime.ts";
 
 interface ListedModel {
   id: string;
@@ -19,7 +19,12 @@ const cache = new WeakMap<ProviderConfig, { at: number; ids: string[] }>();
  * `models` plus its own models endpoint (cached, 5 s timeout, failures ignored). Models of providers other than the
  * dialect's home provider are listed as `provider/model`, the form that selects them explicitly.
  */
-export async function listModels(rt: GatewayRuntime, dialect: Dialect, _req: FastifyRequest, reply: FastifyReply): Promise<void> {
+export async function listModels(
+  rt: GatewayRuntime,
+  dialect: Dialect,
+  _req: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
   const providers = rt.registry.list().filter((p) => p.dialects.includes(dialect));
   const home = dialect === "anthropic" ? "anthropic" : dialect === "gemini" ? "gemini" : "openai";
   const lists = await Promise.all(providers.map((p) => providerModels(rt, p)));
@@ -44,10 +49,17 @@ export async function listModels(rt: GatewayRuntime, dialect: Dialect, _req: Fas
   }
   if (dialect === "gemini") {
     return reply.send({
-      models: models.map((m) => ({ name: `models/${m.id}`, displayName: m.id, supportedGenerationMethods: ["generateContent", "countTokens"] })),
+      models: models.map((m) => ({
+        name: `models/${m.id}`,
+        displayName: m.id,
+        supportedGenerationMethods: ["generateContent", "countTokens"],
+      })),
     });
   }
-  return reply.send({ object: "list", data: models.map((m) => ({ id: m.id, object: "model", created: 0, owned_by: m.provider })) });
+  return reply.send({
+    object: "list",
+    data: models.map((m) => ({ id: m.id, object: "model", created: 0, owned_by: m.provider })),
+  });
 }
 
 async function providerModels(rt: GatewayRuntime, p: ProviderConfig): Promise<string[]> {
@@ -59,7 +71,11 @@ async function providerModels(rt: GatewayRuntime, p: ProviderConfig): Promise<st
     try {
       const res = await request(upstreamUrl(p, "models", "", ""), {
         method: "GET",
-        headers: { ...p.headers, ...(key ? authHeaders(p, key.secret) : {}), ...(p.kind === "anthropic" ? { "anthropic-version": "2023-06-01" } : {}) },
+        headers: {
+          ...p.headers,
+          ...(key ? authHeaders(p, key.secret) : {}),
+          ...(p.kind === "anthropic" ? { "anthropic-version": "2023-06-01" } : {}),
+        },
         dispatcher: rt.upstream,
         signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
       });

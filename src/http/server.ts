@@ -1,5 +1,5 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
-import { errorFamilyOf, type ErrorFamily } from "../dialects/dialect.ts";
+import { type ErrorFamily, errorFamilyOf } from "../dialects/dialect.ts";
 import { renderError } from "../dialects/errors.ts";
 import { GatewayError } from "../errors/catalog.ts";
 import { rejectModelCall } from "../pipeline/model-call.ts";
@@ -14,8 +14,7 @@ export function createHttpServer(rt: GatewayRuntime): FastifyInstance {
   const app = Fastify({
     bodyLimit: rt.config.maxBodyBytes,
     logger: false,
-    disableRequestLogging: true,
-    maxParamLength: 1000,
+    routerOptions: { maxParamLength: 1000 },
     return503OnClosing: true,
     // Agents keep connections open between turns; outlive common client idle timeouts.
     keepAliveTimeout: 75_000,
@@ -28,13 +27,17 @@ export function createHttpServer(rt: GatewayRuntime): FastifyInstance {
     const gerr = toGatewayError(err);
     const spec = (req.routeOptions.config as RouteConfig | undefined)?.spec;
     if (spec) return rejectModelCall(rt, spec, req, reply, gerr);
-    if (!(err instanceof GatewayError) && gerr.code === "TG_INTERNAL") rt.warn(`internal error on ${req.url}: ${err.stack ?? err.message}`);
+    if (!(err instanceof GatewayError) && gerr.code === "TG_INTERNAL")
+      rt.warn(`internal error on ${req.url}: ${err.stack ?? err.message}`);
     const out = renderError(familyForPath(req), gerr);
     return reply.code(out.status).headers(out.headers).type("application/json").send(out.body);
   });
 
   app.setNotFoundHandler((req, reply) => {
-    const out = renderError(familyForPath(req), new GatewayError("TG_NOT_FOUND", `No route for ${req.method} ${req.url.split("?")[0]}.`));
+    const out = renderError(
+      familyForPath(req),
+      new GatewayError("TG_NOT_FOUND", `No route for ${req.method} ${req.url.split("?")[0]}.`),
+    );
     return reply.code(out.status).type("application/json").send(out.body);
   });
   return app;
@@ -44,7 +47,10 @@ function toGatewayError(err: FastifyError): GatewayError {
   if (err instanceof GatewayError) return err;
   switch (err.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return new GatewayError("TG_BODY_TOO_LARGE", `The request body is larger than the gateway's limit (${err.message}).`);
+      return new GatewayError(
+        "TG_BODY_TOO_LARGE",
+        `The request body is larger than the gateway's limit (${err.message}).`,
+      );
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return new GatewayError("TG_UNSUPPORTED_MEDIA_TYPE", "Unsupported content type; send application/json.");
     case "FST_ERR_CTP_EMPTY_JSON_BODY":

@@ -32,7 +32,10 @@ export function upstreamFailure(err: unknown, providerName: string): GatewayErro
     case "UND_ERR_CLOSED":
       return new GatewayError("TG_UPSTREAM_RESET", `${cap(where)} closed the connection unexpectedly.`);
     default:
-      return new GatewayError("TG_UPSTREAM_BAD_RESPONSE", `Upstream call to ${where} failed: ${String(e.message ?? err)}`);
+      return new GatewayError(
+        "TG_UPSTREAM_BAD_RESPONSE",
+        `Upstream call to ${where} failed: ${String(e.message ?? err)}`,
+      );
   }
 }
 

@@ -6,6 +6,8 @@ import type { Operation } from "../providers/endpoints.ts";
 export interface RouteSpec {
   dialect: Dialect;
   op: Operation;
+  /** Gemini only: the API version in the client's path (v1beta, v1, v1alpha), used upstream too. */
+  apiVersion?: string;
 }
 
 export interface ParsedCall {

@@ -13,17 +13,17 @@ import { createStreamMeter, meterBody } from "../dialects/meters.ts";
 import { GatewayError } from "../errors/catalog.ts";
 import { estimateInputTokensFromRequestBytes } from "../metering/estimate.ts";
 import { emptyUsage, totalInputTokens, type Usage } from "../metering/usage.ts";
+import { clientCredential, clientResponseHeaders, upstreamRequestHeaders } from "../passthrough/headers.ts";
+import { upstreamErrorSummary, upstreamFailure } from "../passthrough/upstream-errors.ts";
+import { UsageChunkFilter } from "../passthrough/usage-chunk-filter.ts";
 import { authHeaders, upstreamUrl } from "../providers/endpoints.ts";
 import type { Resolution } from "../providers/registry.ts";
-import { clientCredential, clientResponseHeaders, upstreamRequestHeaders } from "../passthrough/headers.ts";
-import { UsageChunkFilter } from "../passthrough/usage-chunk-filter.ts";
-import { upstreamErrorSummary, upstreamFailure } from "../passthrough/upstream-errors.ts";
 import { uuidv7 } from "../store/ids.ts";
 import type { RequestLogRecord } from "../store/log-record.ts";
 import { type ParsedCall, parseModelCall, type RouteSpec } from "./ingress.ts";
+import { formatUsd } from "./money.ts";
 import { prepareBody } from "./prepare-body.ts";
 import type { GatewayRuntime } from "./runtime.ts";
-import { formatUsd } from "./money.ts";
 
 /** Per-request state threaded through the pipeline; becomes the log row at the end. */
 interface CallState {
@@ -68,14 +68,32 @@ export async function handleModelCall(
   } else {
     const own = clientCredential(req.headers);
     if (!own && !provider.keyOptional) {
-      return failBeforeUpstream(rt, state, res, new GatewayError("TG_NO_PROVIDER_KEY", `Provider "${provider.name}" has no API key configured.`));
+      return failBeforeUpstream(
+        rt,
+        state,
+        res,
+        new GatewayError("TG_NO_PROVIDER_KEY", `Provider "${provider.name}" has no API key configured.`),
+      );
     }
     auth = own ?? {};
     state.record.providerKeyId = own ? "client" : null;
   }
 
-  const body = prepareBody(spec, req.body as Buffer, parsed.json, parsed.stream, resolution.upstreamModel, parsed.model);
-  const url = upstreamUrl(provider, spec.op, resolution.upstreamModel, upstreamSearch(req.url, spec.dialect));
+  const body = prepareBody(
+    spec,
+    req.body as Buffer,
+    parsed.json,
+    parsed.stream,
+    resolution.upstreamModel,
+    parsed.model,
+  );
+  const url = upstreamUrl(
+    provider,
+    spec.op,
+    resolution.upstreamModel,
+    upstreamSearch(req.url, spec.dialect),
+    spec.apiVersion,
+  );
   const abort = new AbortController();
   const onClientClose = () => {
     if (!res.writableFinished) abort.abort();
@@ -97,7 +115,8 @@ export async function handleModelCall(
   }
 
   // Gemini's `:streamGenerateContent` without `?alt=sse` answers one JSON array: metered whole, like a body.
-  const streamed = parsed.stream && upstream.statusCode < 300 && (spec.dialect !== "gemini" || isEventStream(upstream.headers));
+  const streamed =
+    parsed.stream && upstream.statusCode < 300 && (spec.dialect !== "gemini" || isEventStream(upstream.headers));
   if (streamed) {
     return streamResponse(rt, state, spec.dialect, req.body as Buffer, upstream, res, abort, body.injectedUsage);
   }
@@ -301,7 +320,13 @@ function isCountOperation(spec: RouteSpec): boolean {
 }
 
 /** Usage and cost onto the record. Unknown price stays null (never $0) and is surfaced as a warning. */
-function applyUsage(rt: GatewayRuntime, state: CallState, usage: Usage, servedModel: string | null, estimated: boolean): void {
+function applyUsage(
+  rt: GatewayRuntime,
+  state: CallState,
+  usage: Usage,
+  servedModel: string | null,
+  estimated: boolean,
+): void {
   const r = state.record;
   r.servedModel = servedModel ?? state.upstreamModel;
   r.inputTokens = usage.input;

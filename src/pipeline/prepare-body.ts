@@ -21,17 +21,25 @@ export function prepareBody(
   upstreamModel: string,
   requestedModel: string,
 ): PreparedBody {
-  const renameModel = spec.op !== "generateContent" && spec.op !== "streamGenerateContent" && spec.op !== "countTokens" && upstreamModel !== requestedModel;
+  const renameModel =
+    spec.op !== "generateContent" &&
+    spec.op !== "streamGenerateContent" &&
+    spec.op !== "countTokens" &&
+    upstreamModel !== requestedModel;
   const needsUsage = spec.op === "chat" && stream && !includesUsage(json.stream_options);
   if (!renameModel && !needsUsage) return { bytes: raw, injectedUsage: false };
   if (!renameModel && json.stream_options === undefined) {
     // Cheap splice instead of re-serialising a large body: the key is absent, so adding it first is safe.
     const open = raw.indexOf(0x7b); // "{"
-    return { bytes: Buffer.concat([raw.subarray(0, open + 1), INCLUDE_USAGE, raw.subarray(open + 1)]), injectedUsage: true };
+    return {
+      bytes: Buffer.concat([raw.subarray(0, open + 1), INCLUDE_USAGE, raw.subarray(open + 1)]),
+      injectedUsage: true,
+    };
   }
   const next: Record<string, unknown> = { ...json };
   if (renameModel) next.model = upstreamModel;
-  if (needsUsage) next.stream_options = { ...(isObject(json.stream_options) ? json.stream_options : {}), include_usage: true };
+  if (needsUsage)
+    next.stream_options = { ...(isObject(json.stream_options) ? json.stream_options : {}), include_usage: true };
   return { bytes: Buffer.from(JSON.stringify(next)), injectedUsage: needsUsage };
 }
 

@@ -13,7 +13,13 @@ export type Operation =
   | "countTokens";
 
 /** The upstream URL for an operation on a provider; `search` is the client's query string (with `?`) or "". */
-export function upstreamUrl(provider: ProviderConfig, op: Operation, model: string, search: string): string {
+export function upstreamUrl(
+  provider: ProviderConfig,
+  op: Operation,
+  model: string,
+  search: string,
+  apiVersion = "v1beta",
+): string {
   const base = provider.baseUrl;
   switch (provider.kind) {
     case "anthropic":
@@ -28,9 +34,9 @@ export function upstreamUrl(provider: ProviderConfig, op: Operation, model: stri
       if (op === "models") return `${base}/models${search}`;
       break;
     case "gemini":
-      if (op === "models") return `${base}/v1beta/models${search}`;
+      if (op === "models") return `${base}/${apiVersion}/models${search}`;
       if (op === "generateContent" || op === "streamGenerateContent" || op === "countTokens") {
-        return `${base}/v1beta/models/${encodeURIComponent(model)}:${op}${search}`;
+        return `${base}/${apiVersion}/models/${encodeURIComponent(model)}:${op}${search}`;
       }
       break;
     default: {

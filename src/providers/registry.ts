@@ -36,7 +36,8 @@ export class ProviderRegistry {
     const slash = model.indexOf("/");
     if (slash > 0) {
       const named = this.#byName.get(model.slice(0, slash));
-      if (named) return this.#checkDialect({ provider: named, upstreamModel: model.slice(slash + 1), explicit: true }, dialect);
+      if (named)
+        return this.#checkDialect({ provider: named, upstreamModel: model.slice(slash + 1), explicit: true }, dialect);
     }
     const found = this.#findByModel(model, dialect);
     if (found) return this.#checkDialect({ provider: found, upstreamModel: model, explicit: false }, dialect);
@@ -55,7 +56,10 @@ export class ProviderRegistry {
   #findByModel(model: string, dialect: Dialect): ProviderConfig | undefined {
     const providers = [...this.#byName.values()];
     // Prefer a provider that speaks the client's dialect: the same model may be served by several.
-    const ranked = [...providers.filter((p) => p.dialects.includes(dialect)), ...providers.filter((p) => !p.dialects.includes(dialect))];
+    const ranked = [
+      ...providers.filter((p) => p.dialects.includes(dialect)),
+      ...providers.filter((p) => !p.dialects.includes(dialect)),
+    ];
     return (
       ranked.find((p) => p.models.includes(model)) ?? ranked.find((p) => p.modelPatterns.some((re) => re.test(model)))
     );
@@ -78,7 +82,10 @@ export class ProviderRegistry {
     }
     const described = providers
       .map((p) => {
-        const names = [...p.models, ...p.modelPatterns.map((re) => re.source.replace(/^\^/, "").replaceAll("\\", "") + "*")];
+        const names = [
+          ...p.models,
+          ...p.modelPatterns.map((re) => `${re.source.replace(/^\^/, "").replaceAll("\\", "")}*`),
+        ];
         return names.length > 0 ? `${p.name} (${names.slice(0, 8).join(", ")})` : p.name;
       })
       .join("; ");

@@ -1,5 +1,5 @@
 import { randomBytes, scrypt } from "node:crypto";
-import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, link, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KEY_BYTES, SecretBox } from "./secret-box.ts";
 
@@ -73,16 +73,21 @@ export async function loadMasterKey(options: MasterKeyOptions): Promise<MasterKe
 
   const key = randomBytes(KEY_BYTES);
   await mkdir(options.dataDir, { recursive: true });
+  // Write a private temp file, then hard-link it into place: the key file appears complete or not at all, and a
+  // key another process created a moment ago is never overwritten (that would orphan its ciphertexts).
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   try {
-    // "wx": never overwrite a key another process wrote a moment ago (that would orphan its ciphertexts).
-    await writeFile(path, `${key.toString("base64url")}\n`, { mode: 0o600, flag: "wx" });
+    await writeFile(temp, `${key.toString("base64url")}\n`, { mode: 0o600, flag: "wx" });
+    await chmod(temp, 0o600); // the mode given to writeFile is filtered by the umask; make it exact
+    await link(temp, path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     const raced = await readKeyFile(path, options.warn);
     if (raced) return { key: raced, source: "file", path, created: false };
     throw err;
+  } finally {
+    await rm(temp, { force: true });
   }
-  await chmod(path, 0o600); // the mode given to writeFile is filtered by the umask; make it exact
   return { key, source: "file", path, created: true };
 }
 
@@ -107,7 +112,9 @@ async function readKeyFile(path: string, warn: ((message: string) => void) | und
   if (warn && process.platform !== "win32") {
     const { mode } = await stat(path);
     if ((mode & 0o077) !== 0) {
-      warn(`the encryption key file ${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it`);
+      warn(
+        `the encryption key file ${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it`,
+      );
     }
   }
   return key;

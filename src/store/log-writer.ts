@@ -128,6 +128,7 @@ export class LogWriter {
 
   /** Queues one row. O(1), synchronous, never throws, never waits on the database. */
   write(record: RequestLogRecord): void {
+    let queued = false;
     try {
       if (this.#closed) {
         this.#spillAfterClose(record);
@@ -138,10 +139,11 @@ export class LogWriter {
         return;
       }
       this.#enqueue(record);
+      queued = true;
       this.#schedule();
     } catch (error) {
       // Last resort: memory beats losing the row.
-      this.#enqueue(record);
+      if (!queued) this.#enqueue(record);
       this.#onError(error, "spill");
     }
   }

@@ -50,7 +50,13 @@ describe("attributeSession", () => {
       },
       {},
     );
-    assert.deepEqual(a, { sessionId: "s9", agentId: "agent-1", parentAgentId: "agent-0", turnId: "t1", workspace: "/repo" });
+    assert.deepEqual(a, {
+      sessionId: "s9",
+      agentId: "agent-1",
+      parentAgentId: "agent-0",
+      turnId: "t1",
+      workspace: "/repo",
+    });
   });
   it("ignores malformed Codex turn metadata", () => {
     assert.equal(attributeSession({ "x-codex-turn-metadata": "{nope" }, {}).turnId, null);
@@ -68,7 +74,11 @@ describe("attributeSession", () => {
 
 describe("extractLabels", () => {
   it("keeps valid labels within the bounds", () => {
-    const headers: Record<string, string> = { "x-tollgate-label-team": "a", "x-tollgate-label-Bad Name": "x", other: "y" };
+    const headers: Record<string, string> = {
+      "x-tollgate-label-team": "a",
+      "x-tollgate-label-Bad Name": "x",
+      other: "y",
+    };
     for (let i = 0; i < 20; i++) headers[`x-tollgate-label-l${i}`] = "v".repeat(500);
     const labels = extractLabels(headers, { maxCount: 5, maxValueLength: 10 });
     assert.equal(Object.keys(labels).length, 5);

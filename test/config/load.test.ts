@@ -57,6 +57,7 @@ describe("loadConfig", () => {
     assert.equal(d.port, 2222);
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the config syntax under test
   it("reads YAML with ${VAR} interpolation, custom providers and several keys", async () => {
     const path = await file(
       "c.yaml",
@@ -102,6 +103,7 @@ timeouts: { idleMs: 1234 }
     const cases: [string, string, RegExp][] = [
       ["a.json", "{ nope", /not valid JSON/],
       ["b.json", JSON.stringify({ providers: { x: { preset: "nope" } } }), /unknown preset "nope"/],
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config syntax under test
       ["c.json", JSON.stringify({ adminToken: "${UNSET_VAR_FOR_TEST}" }), /UNSET_VAR_FOR_TEST/],
       ["d.json", JSON.stringify({ providers: { custom: { baseUrl: "http://h/v1" } } }), /set "preset" or "kind"/],
     ];

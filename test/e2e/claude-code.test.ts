@@ -8,36 +8,35 @@ import { startStack } from "./support/stack.ts";
 
 const clis = await cliAvailability();
 
-test(
-  "Claude Code (claude -p) runs a shell tool round trip through the gateway",
-  { skip: clis.kind === "skip" ? clis.reason : false, timeout: CLI_TIMEOUT_MS + 30_000 },
-  async (t) => {
-    if (clis.kind === "skip") return;
-    const stack = await startStack();
-    t.after(() => stack.close());
-    const { sandbox } = stack;
-    // Skips the first-run onboarding, whose connectivity check ignores ANTHROPIC_BASE_URL.
-    await writeFile(join(sandbox.home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true }));
+test("Claude Code (claude -p) runs a shell tool round trip through the gateway", {
+  skip: clis.kind === "skip" ? clis.reason : false,
+  timeout: CLI_TIMEOUT_MS + 30_000,
+}, async (t) => {
+  if (clis.kind === "skip") return;
+  const stack = await startStack();
+  t.after(() => stack.close());
+  const { sandbox } = stack;
+  // Skips the first-run onboarding, whose connectivity check ignores ANTHROPIC_BASE_URL.
+  await writeFile(join(sandbox.home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true }));
 
-    const run = await runCli({
-      command: join(clis.binDir, "claude"),
-      args: ["-p", PROMPT, "--output-format", "json", "--allowedTools", "Bash"],
-      cwd: sandbox.workDir,
-      timeoutMs: CLI_TIMEOUT_MS,
-      env: sandbox.env({
-        ANTHROPIC_BASE_URL: stack.baseUrls.anthropic,
-        ANTHROPIC_AUTH_TOKEN: "sk-e2e-claude-code",
-        ANTHROPIC_MODEL: "claude-sonnet-4-5",
-        ANTHROPIC_DEFAULT_HAIKU_MODEL: "claude-sonnet-4-5",
-        CLAUDE_CODE_MAX_RETRIES: "0",
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-        CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL: "1",
-        DISABLE_TELEMETRY: "1",
-        DISABLE_ERROR_REPORTING: "1",
-        DISABLE_AUTOUPDATER: "1",
-      }),
-    });
+  const run = await runCli({
+    command: join(clis.binDir, "claude"),
+    args: ["-p", PROMPT, "--output-format", "json", "--allowedTools", "Bash"],
+    cwd: sandbox.workDir,
+    timeoutMs: CLI_TIMEOUT_MS,
+    env: sandbox.env({
+      ANTHROPIC_BASE_URL: stack.baseUrls.anthropic,
+      ANTHROPIC_AUTH_TOKEN: "sk-e2e-claude-code",
+      ANTHROPIC_MODEL: "claude-sonnet-4-5",
+      ANTHROPIC_DEFAULT_HAIKU_MODEL: "claude-sonnet-4-5",
+      CLAUDE_CODE_MAX_RETRIES: "0",
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+      CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL: "1",
+      DISABLE_TELEMETRY: "1",
+      DISABLE_ERROR_REPORTING: "1",
+      DISABLE_AUTOUPDATER: "1",
+    }),
+  });
 
-    await assertShellRoundTrip(stack, run, { agent: "claude-code", sessionHeader: "x-claude-code-session-id" });
-  },
-);
+  await assertShellRoundTrip(stack, run, { agent: "claude-code", sessionHeader: "x-claude-code-session-id" });
+});

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import test from "node:test";
-import { assertShellRoundTrip, CLI_TIMEOUT_MS, PROMPT } from "./support/assert-turn.ts";
+import { assertShellRoundTrip, CLI_TIMEOUT_MS, promptFor } from "./support/assert-turn.ts";
 import { cliAvailability } from "./support/cli-install.ts";
 import { runCli } from "./support/run-cli.ts";
 import { startStack } from "./support/stack.ts";
@@ -20,32 +20,43 @@ const SETTINGS = {
   telemetry: { enabled: false },
 };
 
-test(
-  "Gemini CLI (gemini -p) runs a shell tool round trip through the gateway",
-  { skip: clis.kind === "skip" ? clis.reason : false, timeout: CLI_TIMEOUT_MS + 30_000 },
-  async (t) => {
-    if (clis.kind === "skip") return;
-    const stack = await startStack();
-    t.after(() => stack.close());
-    const { sandbox } = stack;
-    await mkdir(join(sandbox.home, ".gemini"), { recursive: true });
-    await writeFile(join(sandbox.home, ".gemini", "settings.json"), JSON.stringify(SETTINGS, null, 2));
+/**
+ * Gemini CLI 0.61 refuses any command containing `$(` ("Command injection detected"), which includes the arithmetic
+ * `$((6*7))` of the mock's default agent command; this one computes the same marker without it.
+ */
+const SHELL_COMMAND = 'let "n = 6 * 7"; echo tollgate-e2e-$n';
 
-    const run = await runCli({
-      command: join(clis.binDir, "gemini"),
-      // An explicit model skips the "auto" router's classifier calls.
-      args: ["-m", "gemini-2.5-flash", "-p", PROMPT, "--yolo"],
-      cwd: sandbox.workDir,
-      timeoutMs: CLI_TIMEOUT_MS,
-      env: sandbox.env({
-        GEMINI_API_KEY: "e2e-gemini-key",
-        GOOGLE_GEMINI_BASE_URL: stack.baseUrls.gemini,
-        // --yolo would otherwise turn the sandbox (docker/podman) on.
-        GEMINI_SANDBOX: "false",
-        GEMINI_CLI_TRUST_WORKSPACE: "true",
-      }),
-    });
+test("Gemini CLI (gemini -p) runs a shell tool round trip through the gateway", {
+  skip: clis.kind === "skip" ? clis.reason : false,
+  timeout: CLI_TIMEOUT_MS + 30_000,
+}, async (t) => {
+  if (clis.kind === "skip") return;
+  const stack = await startStack();
+  t.after(() => stack.close());
+  const { sandbox } = stack;
+  await mkdir(join(sandbox.home, ".gemini"), { recursive: true });
+  await writeFile(join(sandbox.home, ".gemini", "settings.json"), JSON.stringify(SETTINGS, null, 2));
 
-    await assertShellRoundTrip(stack, run, { agent: "gemini-cli", sessionHeader: null });
-  },
-);
+  // The first call answers with this tool call; the follow-up falls back to the agent scenario ("Tool said: …").
+  stack.mock.enqueue({
+    scenario: "tool-call",
+    toolName: "run_shell_command",
+    toolArgs: { command: SHELL_COMMAND, description: "Print the e2e marker" },
+  });
+  const run = await runCli({
+    command: join(clis.binDir, "gemini"),
+    // An explicit model skips the "auto" router's classifier calls.
+    args: ["-m", "gemini-2.5-flash", "-p", promptFor(SHELL_COMMAND), "--yolo"],
+    cwd: sandbox.workDir,
+    timeoutMs: CLI_TIMEOUT_MS,
+    env: sandbox.env({
+      GEMINI_API_KEY: "e2e-gemini-key",
+      GOOGLE_GEMINI_BASE_URL: stack.baseUrls.gemini,
+      // --yolo would otherwise turn the sandbox (docker/podman) on.
+      GEMINI_SANDBOX: "false",
+      GEMINI_CLI_TRUST_WORKSPACE: "true",
+    }),
+  });
+
+  await assertShellRoundTrip(stack, run, { agent: "gemini-cli", sessionHeader: null });
+});

@@ -92,9 +92,18 @@ describe("Anthropic SDK through the gateway", () => {
     // 150000×6 + 60000×0.60 + 1000×22.50 = 900000 + 36000 + 22500 = 958500 USD/M = $0.9585.
     mock.enqueue({
       scenario: "text",
-      usage: { input_tokens: 150_000, cache_read_input_tokens: 60_000, cache_creation_input_tokens: 0, output_tokens: 1000 },
+      usage: {
+        input_tokens: 150_000,
+        cache_read_input_tokens: 60_000,
+        cache_creation_input_tokens: 0,
+        output_tokens: 1000,
+      },
     });
-    await client.messages.create({ model: "claude-sonnet-4-5", max_tokens: 100, messages: [{ role: "user", content: "big" }] });
+    await client.messages.create({
+      model: "claude-sonnet-4-5",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "big" }],
+    });
     const row = (await gw.logs()).at(-1);
     assert.equal(row?.costNanoUsd, 958_500_000);
   });

@@ -74,7 +74,11 @@ describe("bad input and upstream faults", () => {
   beforeEach(() => mock.reset());
 
   async function post(path: string, body: string | Buffer, headers: Record<string, string>) {
-    const res = await fetch(`${gw.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+    const res = await fetch(`${gw.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+    });
     const text = await res.text();
     let json: unknown;
     try {
@@ -169,7 +173,11 @@ describe("bad input and upstream faults", () => {
   it("wrong JSON types are rejected before the upstream", async () => {
     const r = await post("/anthropic/v1/messages", JSON.stringify({ model: 42, messages: [] }), anthropic.headers);
     assert.equal(r.status, 400);
-    const r2 = await post("/v1/chat/completions", JSON.stringify({ model: "gpt-4o", stream: "yes", messages: [] }), openai.headers);
+    const r2 = await post(
+      "/v1/chat/completions",
+      JSON.stringify({ model: "gpt-4o", stream: "yes", messages: [] }),
+      openai.headers,
+    );
     assert.equal(r2.status, 400);
     const r3 = await post("/v1/chat/completions", "[1,2]", openai.headers);
     assert.equal(r3.status, 400);
@@ -178,7 +186,11 @@ describe("bad input and upstream faults", () => {
 
   it("a 200-then-error stream reaches the client and is logged with the error", async () => {
     mock.enqueue({ scenario: "stream-error" });
-    const r = await post("/anthropic/v1/messages", JSON.stringify(anthropic.body(anthropic.model, true)), anthropic.headers);
+    const r = await post(
+      "/anthropic/v1/messages",
+      JSON.stringify(anthropic.body(anthropic.model, true)),
+      anthropic.headers,
+    );
     assert.equal(r.status, 200);
     assert.match(r.text, /event: error/);
     const row = await lastRow();
@@ -188,9 +200,11 @@ describe("bad input and upstream faults", () => {
 
   it("a stream cut mid-way is metered from what was seen and flagged estimated", async () => {
     mock.enqueue({ scenario: "cut", text: "alpha beta gamma delta epsilon zeta eta theta", cutAfterEvents: 5 });
-    const r = await post("/anthropic/v1/messages", JSON.stringify(anthropic.body(anthropic.model, true)), anthropic.headers).catch(
-      (e: Error) => ({ status: 200, text: String(e), json: undefined, headers: new Headers() }),
-    );
+    const r = await post(
+      "/anthropic/v1/messages",
+      JSON.stringify(anthropic.body(anthropic.model, true)),
+      anthropic.headers,
+    ).catch((e: Error) => ({ status: 200, text: String(e), json: undefined, headers: new Headers() }));
     assert.equal(r.status, 200);
     const row = await lastRow();
     assert.equal(row.usageEstimated, true);
@@ -210,19 +224,31 @@ describe("bad input and upstream faults", () => {
 
   it("gzip-encoded upstream replies are decoded and metered", async () => {
     mock.enqueue({ scenario: "text", gzip: true, usage: { input_tokens: 10, output_tokens: 20 } });
-    const r = await post("/anthropic/v1/messages", JSON.stringify(anthropic.body(anthropic.model, false)), anthropic.headers);
+    const r = await post(
+      "/anthropic/v1/messages",
+      JSON.stringify(anthropic.body(anthropic.model, false)),
+      anthropic.headers,
+    );
     assert.equal(r.status, 200);
     assert.equal((r.json as { type: string }).type, "message");
     const row = await lastRow();
     assert.equal(row.outputTokens, 20);
     mock.enqueue({ scenario: "text", gzip: true, usage: { input_tokens: 10, output_tokens: 21 } });
-    const s = await post("/anthropic/v1/messages", JSON.stringify(anthropic.body(anthropic.model, true)), anthropic.headers);
+    const s = await post(
+      "/anthropic/v1/messages",
+      JSON.stringify(anthropic.body(anthropic.model, true)),
+      anthropic.headers,
+    );
     assert.match(s.text, /message_stop/);
     assert.equal((await lastRow()).outputTokens, 21);
   });
 
   it("a client disconnect mid-stream aborts the upstream call and logs partial usage as estimated", async () => {
-    const script: MockScript = { scenario: "text", text: Array.from({ length: 40 }, (_, i) => `w${i}`).join(" "), chunkDelayMs: 100 };
+    const script: MockScript = {
+      scenario: "text",
+      text: Array.from({ length: 40 }, (_, i) => `w${i}`).join(" "),
+      chunkDelayMs: 100,
+    };
     mock.enqueue(script);
     const before = (await gw.logs()).length;
     await new Promise<void>((resolve, reject) => {

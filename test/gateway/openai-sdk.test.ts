@@ -8,7 +8,12 @@ import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 // gpt-4o list prices (USD per million tokens): input 2.50, cached input 1.25, output 10.
 // prompt_tokens 2000 of which 1500 cached, completion 300:
 // 500×2.50 + 1500×1.25 + 300×10 = 1250 + 1875 + 3000 = 6125 USD/M = $0.006125.
-const CACHED_USAGE = { prompt_tokens: 2000, completion_tokens: 300, total_tokens: 2300, prompt_tokens_details: { cached_tokens: 1500 } };
+const CACHED_USAGE = {
+  prompt_tokens: 2000,
+  completion_tokens: 300,
+  total_tokens: 2300,
+  prompt_tokens_details: { cached_tokens: 1500 },
+};
 const CACHED_COST_NANO = 6_125_000;
 
 describe("OpenAI SDK through the gateway", () => {
@@ -82,7 +87,12 @@ describe("OpenAI SDK through the gateway", () => {
   it("meters the Responses API, streaming and not", async () => {
     mock.enqueue({
       scenario: "text",
-      usage: { input_tokens: 2000, input_tokens_details: { cached_tokens: 1500 }, output_tokens: 300, total_tokens: 2300 },
+      usage: {
+        input_tokens: 2000,
+        input_tokens_details: { cached_tokens: 1500 },
+        output_tokens: 300,
+        total_tokens: 2300,
+      },
     });
     const response = await client.responses.create({ model: "gpt-4o", input: "hello" });
     assert.ok(response.output_text.length > 0);
@@ -92,7 +102,12 @@ describe("OpenAI SDK through the gateway", () => {
 
     mock.enqueue({
       scenario: "text",
-      usage: { input_tokens: 2000, input_tokens_details: { cached_tokens: 1500 }, output_tokens: 300, total_tokens: 2300 },
+      usage: {
+        input_tokens: 2000,
+        input_tokens_details: { cached_tokens: 1500 },
+        output_tokens: 300,
+        total_tokens: 2300,
+      },
     });
     const stream = await client.responses.create({ model: "gpt-4o", input: "hello", stream: true });
     let completed = false;
@@ -116,7 +131,8 @@ describe("OpenAI SDK through the gateway", () => {
 
   it("selects a provider explicitly with provider/model and rewrites the model upstream", async () => {
     await client.chat.completions.create({ model: "openai/gpt-4o", messages: [{ role: "user", content: "hi" }] });
-    assert.equal((mock.requests[0]?.json as { model: string }).model, "gpt-4o");
+    const sent = mock.requests[0]?.json as { model: string } | undefined;
+    assert.equal(sent?.model, "gpt-4o");
     const row = (await gw.logs()).at(-1);
     assert.equal(row?.requestedModel, "openai/gpt-4o");
     assert.equal(row?.provider, "openai");
@@ -127,6 +143,9 @@ describe("OpenAI SDK through the gateway", () => {
     const row = (await gw.logs()).at(-1);
     assert.equal(row?.costNanoUsd, null);
     assert.ok(row && row.outputTokens > 0);
-    assert.ok(gw.warnings.some((w) => w.includes("gpt-nonexistent-9")), `warnings: ${gw.warnings.join(" | ")}`);
+    assert.ok(
+      gw.warnings.some((w) => w.includes("gpt-nonexistent-9")),
+      `warnings: ${gw.warnings.join(" | ")}`,
+    );
   });
 });

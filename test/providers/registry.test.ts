@@ -1,12 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { providersFromEnv } from "../../src/config/load.ts";
-import { GatewayError } from "../../src/errors/catalog.ts";
+import type { GatewayError } from "../../src/errors/catalog.ts";
 import { ProviderRegistry } from "../../src/providers/registry.ts";
 
 const registry = () =>
   new ProviderRegistry(
-    providersFromEnv({ ANTHROPIC_API_KEY: "a", OPENAI_API_KEY: "o1,o2,o3", GEMINI_API_KEY: "g", GROQ_API_KEY: "q", OPENROUTER_API_KEY: "r" }),
+    providersFromEnv({
+      ANTHROPIC_API_KEY: "a",
+      OPENAI_API_KEY: "o1,o2,o3",
+      GEMINI_API_KEY: "g",
+      GROQ_API_KEY: "q",
+      OPENROUTER_API_KEY: "r",
+    }),
   );
 
 describe("ProviderRegistry.resolve", () => {

@@ -67,7 +67,8 @@ class AnthropicStreamMeter implements StreamMeter {
     if (this.#shortcuts && this.#tryShortcut(event, data)) return;
     const parsed = tryParseJson(data);
     if (!isObject(parsed)) return;
-    this.#onParsedEvent(event ?? stringAt(parsed, "type"), parsed);
+    // Once parsed, the payload's own `type` decides (it equals the event name on a well-formed stream).
+    this.#onParsedEvent(stringAt(parsed, "type") ?? event, parsed);
   }
 
   /** Handles the event without JSON.parse when it safely can; false means "parse it". */

@@ -1,5 +1,5 @@
 import type { StreamMeter, StreamMetering } from "../dialect.ts";
-import { firstStringValue, sumStringValueLengths } from "../shared/json-scan.ts";
+import { FieldScanner, fieldIndexes } from "../shared/field-scanner.ts";
 import type { StreamMeterOptions } from "../shared/meter-options.ts";
 import { arrayAt, isObject, type JsonObject, objectAt, stringAt, tryParseJson } from "../shared/narrow.ts";
 import { SseFramer } from "../shared/sse-framer.ts";
@@ -14,8 +14,34 @@ import {
   readGeminiCounts,
 } from "./usage.ts";
 
-/** Chunks containing these need a real parse to be counted right (thought parts, call arguments, grounding text). */
-const NEEDS_PARSE = ['"error"', '"thought"', '"functionCall"', '"executableCode"', '"groundingMetadata"'];
+/**
+ * The chunk fields the shortcut reads, and their indexes in the scanner. A chunk with an error, thought parts,
+ * function calls, code or grounding (whose `text` values would mislead) is parsed instead.
+ */
+const SCANNED_KEYS = [
+  "text",
+  "modelVersion",
+  "finishReason",
+  "blockReason",
+  "promptTokenCount",
+  "cachedContentTokenCount",
+  "toolUsePromptTokenCount",
+  "candidatesTokenCount",
+  "thoughtsTokenCount",
+  "error",
+  "thought",
+  "functionCall",
+  "executableCode",
+  "groundingMetadata",
+] as const;
+const F = fieldIndexes(SCANNED_KEYS);
+const COUNT_FIELDS = [
+  F.promptTokenCount,
+  F.cachedContentTokenCount,
+  F.toolUsePromptTokenCount,
+  F.candidatesTokenCount,
+  F.thoughtsTokenCount,
+];
 
 /**
  * Meters a Gemini `:streamGenerateContent` response. With `alt=sse` it is `data: <GenerateContentResponse>` events
@@ -25,10 +51,10 @@ const NEEDS_PARSE = ['"error"', '"thought"', '"functionCall"', '"executableCode"
  * candidate `finishReason` (or a prompt `blockReason`) ends the response; a `{"error":{…}}` chunk is an in-band error.
  *
  * Hot-path shortcuts: most chunks carry a running usageMetadata, so parsing each would parse every chunk. Instead a
- * plain text chunk is read without JSON.parse: the model from `modelVersion` (until known), the finish or block
- * reason, the text length from the `text` values; and a chunk with counts is kept as text and parsed lazily, only
- * the latest one, when a result is asked for (every chunk repeats all running counts, so the last is complete).
- * Chunks with thought parts, function calls, code or grounding (whose `text` would mislead) are parsed.
+ * plain text chunk is read in one pass without JSON.parse (FieldScanner): the model from `modelVersion`, the finish
+ * or block reason, the text length from the `text` values; a chunk with counts is kept as text and only the latest
+ * one is parsed, lazily, when a result is asked for (every chunk repeats all running counts, so the last is
+ * complete). Chunks with thought parts, function calls, code or grounding (whose `text` would mislead) are parsed.
  */
 export function createGeminiStreamMeter(options: StreamMeterOptions = {}): StreamMeter {
   return new GeminiStreamMeter(options.shortcuts ?? true);
@@ -39,6 +65,7 @@ class GeminiStreamMeter implements StreamMeter {
   readonly #shortcuts: boolean;
   readonly #decoder = new TextDecoder();
   readonly #counts: GeminiCounts = {};
+  readonly #scanner = new FieldScanner(SCANNED_KEYS, ["modelVersion", "finishReason", "blockReason"]);
   #sawCounts = false;
   /** The latest chunk with usage counts, not parsed yet. */
   #pendingUsage: string | null = null;
@@ -91,28 +118,46 @@ class GeminiStreamMeter implements StreamMeter {
   #startFormat(format: "sse" | "json"): void {
     this.#format = format;
     if (format === "sse") this.#sse = new SseFramer((_event, data) => this.#onChunkText(data));
-    else this.#json = new JsonElementSplitter((json) => this.#onChunkText(json));
+    else
+      this.#json = new JsonElementSplitter((json) => {
+        try {
+          this.#onChunkText(json);
+        } catch {
+          // A metering bug loses this chunk only, never the splitter's place in the body.
+        }
+      });
   }
 
   #onChunkText(data: string): void {
-    if (this.#shortcuts && !NEEDS_PARSE.some((marker) => data.includes(marker))) {
-      this.#readWithoutParsing(data);
-      return;
-    }
+    if (this.#shortcuts && this.#readWithoutParsing(data)) return;
     const chunk = tryParseJson(data);
     if (isObject(chunk)) this.#onChunk(chunk);
   }
 
-  #readWithoutParsing(data: string): void {
+  /** Reads a plain text chunk in one pass over its text; false when the chunk needs a real parse. */
+  #readWithoutParsing(data: string): boolean {
+    const scan = this.#scanner;
+    scan.scan(data);
+    if (
+      scan.seen(F.error) ||
+      scan.seen(F.thought) ||
+      scan.seen(F.functionCall) ||
+      scan.seen(F.executableCode) ||
+      scan.seen(F.groundingMetadata)
+    ) {
+      return false;
+    }
     const state = this.#state;
-    if (state.servedModel === null) state.servedModel = firstStringValue(data, "modelVersion");
-    if (data.includes('TokenCount"')) this.#pendingUsage = data;
-    const reason = firstStringValue(data, "finishReason") ?? firstStringValue(data, "blockReason");
+    const model = scan.first(F.modelVersion);
+    if (model) state.servedModel = model;
+    if (COUNT_FIELDS.some((f) => scan.seen(f))) this.#pendingUsage = data;
+    const reason = scan.first(F.finishReason) ?? scan.first(F.blockReason);
     if (reason !== null) {
       state.stopReason = reason;
       state.finished = true;
     }
-    state.addOutput(sumStringValueLengths(data, "text"));
+    state.addOutput(scan.chars(F.text));
+    return true;
   }
 
   #onChunk(chunk: JsonObject): void {

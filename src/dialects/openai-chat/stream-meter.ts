@@ -1,11 +1,27 @@
 import { emptyUsage, type Usage } from "../../metering/usage.ts";
 import type { StreamMeter, StreamMetering } from "../dialect.ts";
-import { hasArrayValue, hasObjectValue, hasStringValue, sumStringValueLengths } from "../shared/json-scan.ts";
+import { FieldScanner, fieldIndexes } from "../shared/field-scanner.ts";
 import type { StreamMeterOptions } from "../shared/meter-options.ts";
 import { arrayAt, isObject, type JsonObject, objectAt, stringAt, tryParseJson } from "../shared/narrow.ts";
 import { SseFramer } from "../shared/sse-framer.ts";
 import { StreamState } from "../shared/stream-state.ts";
 import { convertOpenAiChatUsage, countChatMessageChars, findChatUsage } from "./usage.ts";
+
+/** The chunk fields the shortcut reads, and their indexes in the scanner. */
+const SCANNED_KEYS = [
+  "content",
+  "refusal",
+  "arguments",
+  "reasoning_content",
+  "reasoning",
+  "tool_calls",
+  "usage",
+  "error",
+  "finish_reason",
+  "custom",
+  "model",
+] as const;
+const F = fieldIndexes(SCANNED_KEYS);
 
 /**
  * Meters an OpenAI Chat Completions stream (`data: <chunk>` events, then `data: [DONE]`), including compatible
@@ -15,10 +31,12 @@ import { convertOpenAiChatUsage, countChatMessageChars, findChatUsage } from "./
  * every chunk; the latest is kept and counts as final only once a finish reason, an empty `choices` or `[DONE]` says
  * the stream is over.
  *
- * Hot-path shortcut: a chunk is JSON-parsed only when it can matter beyond its text, i.e. while the model is still
- * unknown, or when its text shows a `"usage": {` / `x_groq.usage` object, an `"error"`, a string `finish_reason`, or
- * a custom tool call. Every other chunk (plain content, reasoning or tool-argument deltas) only has its text length
- * read without parsing, from the `content`, `refusal`, `arguments`, `reasoning_content` and `reasoning` string values.
+ * Hot-path shortcut: each chunk is first read in one pass over its text (FieldScanner, no JSON.parse). A chunk is
+ * parsed only when that pass finds a `usage` object (top level or `x_groq`), an `error` object, a string
+ * `finish_reason` or a custom tool call: a few chunks per stream. Every other chunk (content, reasoning or
+ * tool-argument deltas) yields the model and the lengths of its `content`, `refusal`, `arguments`,
+ * `reasoning_content` and `reasoning` strings from that pass. Measured: ~25% less work than parsing every chunk
+ * (test/dialects/meter-bench.ts).
  */
 export function createOpenAiChatStreamMeter(options: StreamMeterOptions = {}): StreamMeter {
   return new OpenAiChatStreamMeter(options.shortcuts ?? true);
@@ -28,6 +46,7 @@ class OpenAiChatStreamMeter implements StreamMeter {
   readonly #state = new StreamState();
   readonly #shortcuts: boolean;
   readonly #framer: SseFramer;
+  readonly #scanner = new FieldScanner(SCANNED_KEYS, ["finish_reason", "model"]);
   #usage: Usage = emptyUsage();
   #usageSeen = false;
   #finishSeen = false;
@@ -56,33 +75,30 @@ class OpenAiChatStreamMeter implements StreamMeter {
       if (this.#usageSeen) this.#finalUsage = true;
       return;
     }
-    if (this.#shortcuts && !this.#needsParse(data)) {
-      this.#countTextOnly(data);
-      return;
-    }
+    if (this.#shortcuts && this.#readWithoutParsing(data)) return;
     const chunk = tryParseJson(data);
     if (isObject(chunk)) this.#onChunk(chunk);
   }
 
-  #needsParse(data: string): boolean {
-    return (
-      this.#state.servedModel === null ||
-      hasObjectValue(data, "usage") ||
-      data.includes('"error"') ||
-      hasStringValue(data, "finish_reason") ||
-      data.includes('"custom"')
-    );
-  }
-
-  #countTextOnly(data: string): void {
+  /** Reads a plain delta chunk in one pass over its text; false when the chunk needs a real parse. */
+  #readWithoutParsing(data: string): boolean {
+    const scan = this.#scanner;
+    scan.scan(data);
+    if (
+      scan.hasObject(F.usage) ||
+      scan.hasObject(F.error) ||
+      scan.first(F.finish_reason) !== null ||
+      scan.hasObject(F.custom)
+    ) {
+      return false;
+    }
     const state = this.#state;
-    state.addOutput(
-      sumStringValueLengths(data, "content") +
-        sumStringValueLengths(data, "refusal") +
-        sumStringValueLengths(data, "arguments"),
-    );
-    state.addReasoning(sumStringValueLengths(data, "reasoning_content") + sumStringValueLengths(data, "reasoning"));
-    if (hasArrayValue(data, "tool_calls")) state.contentStarted = true;
+    const model = scan.first(F.model);
+    if (model) state.servedModel = model;
+    state.addOutput(scan.chars(F.content) + scan.chars(F.refusal) + scan.chars(F.arguments));
+    state.addReasoning(scan.chars(F.reasoning_content) + scan.chars(F.reasoning));
+    if (scan.hasNonEmptyArray(F.tool_calls)) state.contentStarted = true;
+    return true;
   }
 
   #onChunk(chunk: JsonObject): void {

@@ -64,7 +64,8 @@ class OpenAiResponsesStreamMeter implements StreamMeter {
     if (data === "[DONE]") return;
     if (this.#shortcuts && event !== undefined && this.#tryShortcut(event, data)) return;
     const parsed = tryParseJson(data);
-    if (isObject(parsed)) this.#onParsedEvent(event ?? stringAt(parsed, "type") ?? "", parsed);
+    // Once parsed, the payload's own `type` decides (it equals the event name on a well-formed stream).
+    if (isObject(parsed)) this.#onParsedEvent(stringAt(parsed, "type") ?? event ?? "", parsed);
   }
 
   /** Handles the event without JSON.parse when it safely can; false means "parse it". */

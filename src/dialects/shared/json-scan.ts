@@ -12,8 +12,6 @@
 const QUOTE = 34;
 const BACKSLASH = 92;
 const COLON = 58;
-const OPEN_BRACE = 123;
-const OPEN_BRACKET = 91;
 const LETTER_U = 117;
 
 function isJsonWhitespace(c: number): boolean {
@@ -99,32 +97,6 @@ export function firstStringValue(json: string, key: string): string | null {
     if (!s.escaped) return json.slice(start + 1, s.end - 1);
     const decoded: unknown = JSON.parse(json.slice(start, s.end));
     return typeof decoded === "string" ? decoded : null;
-  }
-}
-
-/** True when some `key` in the document has an object value (`"key": {`), as opposed to null or absent. */
-export function hasObjectValue(json: string, key: string): boolean {
-  return hasValueStartingWith(json, key, OPEN_BRACE);
-}
-
-/** True when some `key` in the document has an array value (`"key": [`). */
-export function hasArrayValue(json: string, key: string): boolean {
-  return hasValueStartingWith(json, key, OPEN_BRACKET);
-}
-
-/** True when some `key` in the document has a string value (`"key": "`). */
-export function hasStringValue(json: string, key: string): boolean {
-  return hasValueStartingWith(json, key, QUOTE);
-}
-
-function hasValueStartingWith(json: string, key: string, firstChar: number): boolean {
-  const quotedKey = `"${key}"`;
-  let from = 0;
-  for (;;) {
-    const start = findValueStart(json, quotedKey, from);
-    if (start === -1) return false;
-    if (json.charCodeAt(start) === firstChar) return true;
-    from = start;
   }
 }
 

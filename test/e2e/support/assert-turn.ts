@@ -1,15 +1,25 @@
 import assert from "node:assert/strict";
-import type { RecordedRequest, RouteKind } from "../../fixtures/mock-upstream/types.ts";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  AGENT_COMMAND,
+  AGENT_MARKER,
+  type RecordedRequest,
+  type RouteKind,
+} from "../../fixtures/mock-upstream/index.ts";
 import { type CliRun, describeRun } from "./run-cli.ts";
 import type { E2eStack } from "./stack.ts";
 
+export function promptFor(command: string): string {
+  return `Run the shell command \`${command}\` and tell me exactly what it printed.`;
+}
+
 /**
- * What the mock's `agent` scenario makes the model do: run this in the client's shell tool. Only a shell that
- * evaluated it can produce MARKER, so MARKER in a later request proves the tool really ran.
+ * The mock's `agent` scenario makes the model run AGENT_COMMAND in the client's shell tool whatever the prompt says;
+ * the prompt just keeps the conversation plausible. Only a shell that evaluated the command can produce
+ * AGENT_MARKER, so the marker in a later request proves the tool really ran.
  */
-export const SHELL_COMMAND = "echo tollgate-e2e-$((6*7))";
-export const MARKER = "tollgate-e2e-42";
-export const PROMPT = `Run the shell command \`${SHELL_COMMAND}\` and tell me exactly what it printed.`;
+export const PROMPT = promptFor(AGENT_COMMAND);
 
 /** Hard limit for one CLI run; the child and its process group are killed after it. */
 export const CLI_TIMEOUT_MS = 120_000;
@@ -27,8 +37,6 @@ export interface TurnExpectation {
   agent: string;
   /** Request header carrying the client's session id; null when the client sends none. */
   sessionHeader: string | null;
-  /** Hosts the CLI is known to try despite the offline settings (non-fatal), e.g. opencode's plugin install. */
-  toleratedOutboundHosts?: readonly string[];
 }
 
 function header(request: RecordedRequest, name: string): string | null {
@@ -52,36 +60,41 @@ export function diagnostics(stack: E2eStack, run: CliRun): string {
   ].join("\n");
 }
 
-function hostOf(attempt: string): string {
-  const target = attempt.split(" ")[1] ?? "";
-  try {
-    return new URL(target.includes("://") ? target : `http://${target}`).hostname;
-  } catch {
-    return target;
-  }
+/** TOLLGATE_E2E_DUMP_DIR=<dir> keeps every request the CLI made (headers and bodies) for studying the clients. */
+async function dump(agent: string, what: string, data: unknown): Promise<void> {
+  const dir = process.env.TOLLGATE_E2E_DUMP_DIR;
+  if (!dir) return;
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, `${agent}.${what}.json`), JSON.stringify(data, null, 2));
 }
 
 /**
- * The shell-tool round trip through gateway and mock: the CLI succeeded and printed MARKER; the model was called
+ * The shell-tool round trip through gateway and mock: the CLI succeeded and printed AGENT_MARKER; the model was called
  * at least twice and a later call carried the tool's output; the gateway logged each model call as this agent's,
- * successful and metered; nothing tried to leave the machine (beyond known, harmless attempts).
+ * successful and metered; nothing tried to leave the machine.
  */
 export async function assertShellRoundTrip(stack: E2eStack, run: CliRun, expected: TurnExpectation): Promise<void> {
+  const requests = stack.mock.requests.map((r) => ({
+    method: r.method,
+    path: r.path,
+    headers: r.headers,
+    json: r.json,
+  }));
+  await dump(expected.agent, "requests", { requests, outbound: stack.proxy.attempts });
   const context = () => diagnostics(stack, run);
   assert.equal(run.timedOut, false, `CLI timed out\n${context()}`);
   assert.equal(run.exitCode, 0, `CLI failed\n${context()}`);
-  assert.ok(run.stdout.includes(MARKER), `CLI output lacks ${MARKER}\n${context()}`);
+  assert.ok(run.stdout.includes(AGENT_MARKER), `CLI output lacks ${AGENT_MARKER}\n${context()}`);
 
   const modelCalls = stack.mock.requests.filter((r) => MODEL_ROUTES.has(r.route));
   assert.ok(modelCalls.length >= 2, `expected >= 2 model calls, got ${modelCalls.length}\n${context()}`);
-  const withToolResult = modelCalls.findIndex((r) => r.body.toString("utf8").includes(MARKER));
+  const withToolResult = modelCalls.findIndex((r) => r.body.toString("utf8").includes(AGENT_MARKER));
   assert.ok(withToolResult >= 1, `no model call after the first carried the tool output\n${context()}`);
 
-  const stray = stack.proxy.attempts.filter((a) => !(expected.toleratedOutboundHosts ?? []).includes(hostOf(a)));
-  assert.deepEqual(stray, [], `the CLI tried to reach the internet\n${context()}`);
+  assert.deepEqual(stack.proxy.attempts, [], `the CLI tried to reach the internet\n${context()}`);
 
-  if (stack.logs === null) return;
-  const rows = await stack.logs();
+  const rows = await stack.logs(modelCalls.length);
+  await dump(expected.agent, "log-rows", rows);
   const rowsText = () => `${context()}\n--- gateway log rows ---\n${JSON.stringify(rows, null, 1)}`;
   assert.equal(rows.length, modelCalls.length, `one log row per model call expected\n${rowsText()}`);
   for (const row of rows) {

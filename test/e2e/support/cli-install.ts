@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { access, constants, mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
@@ -88,7 +88,9 @@ function runCommand(command: string, args: string[], cwd: string, timeoutMs: num
 async function mustRun(command: string, args: string[], cwd: string, timeoutMs: number): Promise<string> {
   const result = await runCommand(command, args, cwd, timeoutMs);
   if (result.code !== 0) {
-    throw new Error(`\`${command} ${args.join(" ")}\` exited with ${result.code}:\n${result.output.slice(-4000)}`);
+    const name = `${basename(command)} ${args[0] ?? ""}`.trim();
+    const full = `$ ${command} ${args.join(" ")}`;
+    throw new Error(`\`${name}\` exited with ${result.code}\n${full}\n${result.output.slice(-4000)}`);
   }
   return result.output;
 }
@@ -167,6 +169,7 @@ export async function prepareClis(): Promise<CliAvailability> {
   } catch (err) {
     if (process.env.CI === "true") throw err;
     const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`[e2e] installing the coding-agent CLIs failed:\n${message}\n`);
     return { kind: "skip", reason: `could not install the coding-agent CLIs: ${message.split("\n")[0]}` };
   }
 }
@@ -195,4 +198,3 @@ export async function cliAvailability(): Promise<CliAvailability> {
   publishAvailability(availability);
   return availability;
 }
-

@@ -1,6 +1,6 @@
 import type { RequestLogRecord } from "../../../src/store/log-record.ts";
-import { startMockUpstream } from "../../fixtures/mock-upstream/index.ts";
-import type { MockUpstream } from "../../fixtures/mock-upstream/types.ts";
+import { type MockUpstream, startMockUpstream } from "../../fixtures/mock-upstream/index.ts";
+import { startTestGateway } from "../../helpers/gateway.ts";
 import { createSandbox, type Sandbox } from "./sandbox.ts";
 import { startTrapProxy, type TrapProxy } from "./trap-proxy.ts";
 
@@ -16,17 +16,18 @@ export interface ClientBaseUrls {
 
 interface Target {
   baseUrls: ClientBaseUrls;
-  /** The gateway's request log; null while developing straight against the mock. */
-  logs: (() => Promise<RequestLogRecord[]>) | null;
+  /** The gateway's request log, once the row of each of the first `n` calls is written (a stream's row lands just after its end). */
+  logs(n: number): Promise<RequestLogRecord[]>;
   close(): Promise<void>;
 }
 
-/** What the CLIs talk to. The one place that decides between the gateway and the bare mock. */
+/** What the CLIs talk to: the gateway, wired to the mock. The one place to change to point them at the bare mock. */
 async function startTarget(upstreamUrl: string): Promise<Target> {
+  const gateway = await startTestGateway({ upstreamUrl });
   return {
-    baseUrls: { anthropic: upstreamUrl, openai: `${upstreamUrl}/v1`, gemini: upstreamUrl },
-    logs: null,
-    close: async () => {},
+    baseUrls: { anthropic: `${gateway.url}/anthropic`, openai: `${gateway.url}/v1`, gemini: `${gateway.url}/genai` },
+    logs: (n) => gateway.waitForLogs(n),
+    close: () => gateway.close(),
   };
 }
 
@@ -34,7 +35,7 @@ async function startTarget(upstreamUrl: string): Promise<Target> {
 export interface E2eStack {
   mock: MockUpstream;
   baseUrls: ClientBaseUrls;
-  logs: (() => Promise<RequestLogRecord[]>) | null;
+  logs(n: number): Promise<RequestLogRecord[]>;
   proxy: TrapProxy;
   sandbox: Sandbox;
   close(): Promise<void>;

@@ -11,6 +11,21 @@ interface Uuidv7State {
 const states = new WeakMap<Clock, Uuidv7State>();
 const hex: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
+// Random bytes are drawn 4 KiB at a time (as node's randomUUID does): one id per request is on the hot path.
+const POOL_BYTES = 4096;
+const pool = new Uint8Array(POOL_BYTES);
+let poolOffset = POOL_BYTES;
+
+function random16(): Uint8Array {
+  if (poolOffset >= POOL_BYTES) {
+    getRandomValues(pool);
+    poolOffset = 0;
+  }
+  const out = pool.slice(poolOffset, poolOffset + 16);
+  poolOffset += 16;
+  return out;
+}
+
 /**
  * A UUIDv7 (RFC 9562): 48-bit millisecond timestamp, then randomness. Ids made through the same clock sort
  * (as strings) in creation order, even within one millisecond or when that clock steps backwards.
@@ -21,7 +36,7 @@ export function uuidv7(clock: Clock = systemClock): string {
     state = { lastMs: -1, counter: 0 };
     states.set(clock, state);
   }
-  const bytes = getRandomValues(new Uint8Array(16));
+  const bytes = random16();
   const now = Math.max(0, Math.floor(clock.now()));
   if (now > state.lastMs) {
     state.lastMs = now;

@@ -1,46 +1,88 @@
-import type { Insertable, Selectable } from "kysely";
+import type { Selectable } from "kysely";
 import type { Dialect } from "../dialects/dialect.ts";
 import type { RequestLogRecord } from "./log-record.ts";
 import type { RequestLogLabelsTable, RequestLogsTable } from "./schema.ts";
 
-/** RequestLogRecord ⇄ request_logs row. Kept next to nothing else so the column list lives in one place. */
-export function toLogRow(record: RequestLogRecord): Insertable<RequestLogsTable> {
-  return {
-    id: record.id,
-    started_at: record.startedAt,
-    dialect: record.dialect,
-    endpoint: record.endpoint,
-    stream: record.stream,
-    provider: record.provider,
-    provider_key_id: record.providerKeyId,
-    requested_model: record.requestedModel,
-    served_model: record.servedModel,
-    status: record.status,
-    error_code: record.errorCode,
-    error_message: record.errorMessage,
-    latency_ms: record.latencyMs,
-    ttft_ms: record.ttftMs,
-    input_tokens: record.inputTokens,
-    cache_read_tokens: record.cacheReadTokens,
-    cache_write_5m_tokens: record.cacheWrite5mTokens,
-    cache_write_1h_tokens: record.cacheWrite1hTokens,
-    output_tokens: record.outputTokens,
-    reasoning_tokens: record.reasoningTokens,
-    cost_nano_usd: record.costNanoUsd,
-    price_version: record.priceVersion,
-    usage_estimated: record.usageEstimated,
-    session_id: record.sessionId,
-    agent: record.agent,
-    agent_version: record.agentVersion,
-    agent_id: record.agentId,
-    parent_agent_id: record.parentAgentId,
-    turn_id: record.turnId,
-    workspace: record.workspace,
-    labels: JSON.stringify(record.labels ?? {}),
-    client_ip: record.clientIp,
-    user_agent: record.userAgent,
-    virtual_key_id: record.virtualKeyId,
-  };
+/** RequestLogRecord ⇄ request_logs row. The request_logs columns in insert order; `logRowValues` yields values in the same order. */
+export const LOG_COLUMNS = [
+  "id",
+  "started_at",
+  "dialect",
+  "endpoint",
+  "stream",
+  "provider",
+  "provider_key_id",
+  "requested_model",
+  "served_model",
+  "status",
+  "error_code",
+  "error_message",
+  "latency_ms",
+  "ttft_ms",
+  "input_tokens",
+  "cache_read_tokens",
+  "cache_write_5m_tokens",
+  "cache_write_1h_tokens",
+  "output_tokens",
+  "reasoning_tokens",
+  "cost_nano_usd",
+  "price_version",
+  "usage_estimated",
+  "session_id",
+  "agent",
+  "agent_version",
+  "agent_id",
+  "parent_agent_id",
+  "turn_id",
+  "workspace",
+  "labels",
+  "client_ip",
+  "user_agent",
+  "virtual_key_id",
+] as const satisfies readonly (keyof RequestLogsTable)[];
+
+/**
+ * Appends one record's values to a flat parameter list, in LOG_COLUMNS order (request_logs row ← RequestLogRecord).
+ * The batch insert uses this instead of the query builder: building a 500-row INSERT through Kysely cost ~4 ms of
+ * main-thread time per batch.
+ */
+export function pushLogRowValues(record: RequestLogRecord, out: unknown[]): void {
+  out.push(
+    record.id,
+    record.startedAt,
+    record.dialect,
+    record.endpoint,
+    record.stream,
+    record.provider,
+    record.providerKeyId,
+    record.requestedModel,
+    record.servedModel,
+    record.status,
+    record.errorCode,
+    record.errorMessage,
+    record.latencyMs,
+    record.ttftMs,
+    record.inputTokens,
+    record.cacheReadTokens,
+    record.cacheWrite5mTokens,
+    record.cacheWrite1hTokens,
+    record.outputTokens,
+    record.reasoningTokens,
+    record.costNanoUsd,
+    record.priceVersion,
+    record.usageEstimated,
+    record.sessionId,
+    record.agent,
+    record.agentVersion,
+    record.agentId,
+    record.parentAgentId,
+    record.turnId,
+    record.workspace,
+    JSON.stringify(record.labels ?? {}),
+    record.clientIp,
+    record.userAgent,
+    record.virtualKeyId,
+  );
 }
 
 export function toLabelRows(record: RequestLogRecord): RequestLogLabelsTable[] {

@@ -1,41 +1,86 @@
+import { CompiledQuery } from "kysely";
 import type { Dialect } from "../dialects/dialect.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import type { RequestLogRecord } from "./log-record.ts";
-import { fromLogRow, toLabelRows, toLogRow } from "./log-rows.ts";
-import type { Db } from "./schema.ts";
-
-/**
- * Bind parameters per statement. SQLite's limit is 32766 and PostgreSQL's 65535; staying under both keeps
- * one code path for the two backends.
- */
-const MAX_PARAMETERS = 30_000;
+import { fromLogRow, LOG_COLUMNS, pushLogRowValues, toLabelRows } from "./log-rows.ts";
+import type { Db, RequestLogLabelsTable } from "./schema.ts";
 
 /**
  * Inserts records in one transaction with multi-row INSERTs. Idempotent: a row whose id already exists is left
  * as it is, so a retried batch or a replayed spill file never duplicates or fails on rows already written.
+ * The SQL text is built once per (placeholder style, chunk size) and cached, so a batch costs a flat parameter array
+ * on the main thread; the statement is also prepared once in the SQLite worker.
  */
 export async function insertLogs(db: Db, records: readonly RequestLogRecord[]): Promise<void> {
   if (records.length === 0) return;
-  const rows = records.map(toLogRow);
-  const labels = records.flatMap(toLabelRows);
-  const rowsPerChunk = Math.max(1, Math.floor(MAX_PARAMETERS / Object.keys(rows[0] ?? {}).length));
-  const labelsPerChunk = Math.floor(MAX_PARAMETERS / 3);
+  const style = placeholderStyle(db);
   await db.transaction().execute(async (trx) => {
-    for (let i = 0; i < rows.length; i += rowsPerChunk) {
-      await trx
-        .insertInto("request_logs")
-        .values(rows.slice(i, i + rowsPerChunk))
-        .onConflict((oc) => oc.column("id").doNothing())
-        .execute();
+    for (const [start, size] of chunks(records.length)) {
+      const params: unknown[] = [];
+      for (let i = start; i < start + size; i++) pushLogRowValues(records[i] as RequestLogRecord, params);
+      await trx.executeQuery(CompiledQuery.raw(insertSql(style, "logs", size), params));
     }
-    for (let i = 0; i < labels.length; i += labelsPerChunk) {
-      await trx
-        .insertInto("request_log_labels")
-        .values(labels.slice(i, i + labelsPerChunk))
-        .onConflict((oc) => oc.columns(["log_id", "name"]).doNothing())
-        .execute();
+    const labels = records.flatMap(toLabelRows);
+    for (const [start, size] of chunks(labels.length)) {
+      const params: unknown[] = [];
+      for (let i = start; i < start + size; i++) {
+        const l = labels[i] as RequestLogLabelsTable;
+        params.push(l.log_id, l.name, l.value);
+      }
+      await trx.executeQuery(CompiledQuery.raw(insertSql(style, "labels", size), params));
     }
   });
+}
+
+type PlaceholderStyle = "?" | "$n";
+const styles = new WeakMap<Db, PlaceholderStyle>();
+
+/** SQLite binds `?`, PostgreSQL `$1…`; asked of the dialect's own compiler once per handle. */
+function placeholderStyle(db: Db): PlaceholderStyle {
+  let style = styles.get(db);
+  if (style === undefined) {
+    const probe = db.selectFrom("request_logs").select("id").where("id", "=", "x").compile().sql;
+    style = probe.includes("$1") ? "$n" : "?";
+    styles.set(db, style);
+  }
+  return style;
+}
+
+/** Chunk sizes are powers of four (≤ 256 rows, under every backend's parameter limit), so few SQL texts exist. */
+const CHUNK_SIZES = [256, 64, 16, 4, 1];
+
+function* chunks(total: number): Generator<[start: number, size: number]> {
+  let start = 0;
+  for (const size of CHUNK_SIZES) {
+    while (total - start >= size) {
+      yield [start, size];
+      start += size;
+    }
+  }
+}
+
+const TABLES = {
+  logs: { name: "request_logs", columns: LOG_COLUMNS as readonly string[], conflict: "(id)" },
+  labels: { name: "request_log_labels", columns: ["log_id", "name", "value"], conflict: "(log_id, name)" },
+} as const;
+const sqlCache = new Map<string, string>();
+
+function insertSql(style: PlaceholderStyle, table: keyof typeof TABLES, rows: number): string {
+  const key = `${style}:${table}:${rows}`;
+  let text = sqlCache.get(key);
+  if (text === undefined) {
+    const t = TABLES[table];
+    const width = t.columns.length;
+    const tuples: string[] = [];
+    for (let r = 0; r < rows; r++) {
+      const marks: string[] = [];
+      for (let c = 1; c <= width; c++) marks.push(style === "?" ? "?" : `$${r * width + c}`);
+      tuples.push(`(${marks.join(",")})`);
+    }
+    text = `insert into "${t.name}" (${t.columns.map((c) => `"${c}"`).join(",")}) values ${tuples.join(",")} on conflict ${t.conflict} do nothing`;
+    sqlCache.set(key, text);
+  }
+  return text;
 }
 
 export interface LogFilter {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { InvalidCursorError } from "../store/cursor.ts";
 import { getLog, queryLogs } from "../store/logs-repo.ts";
 import type { Db } from "../store/schema.ts";
 
@@ -36,18 +37,27 @@ export function registerLogRoutes(api: FastifyInstance, db: Db, flush: () => Pro
     const q = parsed.data;
     // Reads see what was answered a moment ago: flush the batch writer first (cheap when it is empty).
     await flush();
-    return queryLogs(db, {
-      from: q.from,
-      to: q.to,
-      provider: q.provider,
-      model: q.model,
-      sessionId: q.session,
-      agent: q.agent,
-      status: q.status,
-      label: q.label,
-      limit: q.limit,
-      cursor: q.cursor,
-    });
+    try {
+      return await queryLogs(db, {
+        from: q.from,
+        to: q.to,
+        provider: q.provider,
+        model: q.model,
+        sessionId: q.session,
+        agent: q.agent,
+        status: q.status,
+        label: q.label,
+        limit: q.limit,
+        cursor: q.cursor,
+      });
+    } catch (err) {
+      if (err instanceof InvalidCursorError) {
+        return reply.code(400).send({
+          error: { type: "invalid_request", message: "Invalid cursor: pass nextCursor from the previous page." },
+        });
+      }
+      throw err;
+    }
   });
 
   api.get<{ Params: { id: string } }>("/logs/:id", async (req, reply) => {

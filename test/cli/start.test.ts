@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import BetterSqlite3 from "better-sqlite3";
+import { startMockUpstream } from "../fixtures/mock-upstream/index.ts";
+import type { MockUpstream } from "../fixtures/mock-upstream/types.ts";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Runs `tollgate start` as a real process and waits for its "listening" line. */
+async function start(env: Record<string, string>, args: string[] = []): Promise<Started> {
+  const child = spawn(process.execPath, [MAIN, "start", "--port", "0", ...args], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const m = /Tollgate listening on (http:\/\/\S+)/.exec(out);
+    if (m?.[1]) return { child, url: m[1], output: () => out };
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`tollgate did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe("tollgate start", () => {
+  let mock: MockUpstream;
+  let dataDir: string;
+
+  before(async () => {
+    mock = await startMockUpstream();
+    dataDir = await mkdtemp(join(tmpdir(), "tollgate-cli-"));
+  });
+  after(async () => {
+    await mock.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("serves, prints a generated admin token once, and flushes every log row on SIGTERM", async () => {
+    const env = { OPENAI_API_KEY: "k", TOLLGATE_OPENAI_BASE_URL: `${mock.url}/v1`, TOLLGATE_DATA_DIR: dataDir };
+    const gw = await start(env);
+    const token = /admin token .*: (tg-admin-\S+)/.exec(gw.output())?.[1];
+    assert.ok(token, `admin token printed:\n${gw.output()}`);
+    const tokenFile = join(dataDir, "admin-token");
+    assert.equal((await stat(tokenFile)).mode & 0o777, 0o600);
+    assert.equal((await readFile(tokenFile, "utf8")).trim(), token);
+
+    assert.equal((await fetch(gw.url, { method: "HEAD" })).status, 200);
+    assert.equal((await fetch(`${gw.url}/health`)).status, 200);
+    assert.equal((await fetch(`${gw.url}/ready`)).status, 200);
+    const sent = 25;
+    await Promise.all(
+      Array.from({ length: sent }, () =>
+        fetch(`${gw.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: "Bearer x" },
+          body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }),
+        }).then((r) => r.arrayBuffer()),
+      ),
+    );
+    gw.child.kill("SIGTERM");
+    const [code] = await once(gw.child, "exit");
+    assert.equal(code, 0, gw.output());
+
+    const db = new BetterSqlite3(join(dataDir, "tollgate.db"), { readonly: true });
+    const { n } = db.prepare("select count(*) as n from request_logs").get() as { n: number };
+    db.close();
+    assert.equal(n, sent, "every request has its row after shutdown");
+
+    // A restart keeps the token and does not print it again.
+    const again = await start(env);
+    assert.doesNotMatch(again.output(), /admin token/);
+    const api = await fetch(`${again.url}/api/logs?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(api.status, 200);
+    again.child.kill("SIGINT");
+    assert.equal((await once(again.child, "exit"))[0], 0);
+  });
+
+  it("stops with a clear message on an invalid config file", async () => {
+    const config = join(dataDir, "bad.yaml");
+    await writeFile(config, "port: eighty\nproviders:\n  x: { baseUrl: 5 }\n");
+    const child = spawn(process.execPath, [MAIN, "start", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    const [code] = await once(child, "exit");
+    assert.equal(code, 1);
+    assert.match(err, /is invalid/);
+    assert.match(err, /port/);
+    assert.match(err, /providers\.x/);
+  });
+
+  it("rejects unknown commands and flags", async () => {
+    const child = spawn(process.execPath, [MAIN, "frobnicate"], { stdio: ["ignore", "pipe", "pipe"] });
+    assert.equal((await once(child, "exit"))[0], 2);
+  });
+});

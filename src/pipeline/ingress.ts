@@ -1,6 +1,7 @@
 import type { Dialect } from "../dialects/dialect.ts";
 import { GatewayError } from "../errors/catalog.ts";
 import type { Operation } from "../providers/endpoints.ts";
+import { peekTopLevel, type ValueRange } from "./json-peek.ts";
 
 /** A client route: the dialect it speaks and the operation it performs. */
 export interface RouteSpec {
@@ -11,18 +12,45 @@ export interface RouteSpec {
 }
 
 export interface ParsedCall {
-  /** The parsed body (always a JSON object). */
-  json: Record<string, unknown>;
+  /** The top-level fields the gateway reads (READ_FIELDS), parsed; the rest of the body is never decoded. */
+  fields: Record<string, unknown>;
   model: string;
   stream: boolean;
+  /** Byte range of the `"model"` value in the raw body (null for Gemini, whose model is in the path). */
+  modelRange: ValueRange | null;
 }
 
+const READ_FIELDS: ReadonlySet<string> = new Set(["model", "stream", "stream_options", "metadata"]);
+
 /**
- * Parses and checks a model call's body. The JSON parse doubles as validation (malformed JSON is a 400 in the
- * client's dialect); the parsed object is only read, and the original bytes are what gets forwarded.
+ * Bodies up to this size are also fully parsed, as strict validation (cheap at this size). Larger ones — late
+ * agent turns of several MB — are only scanned (pipeline/json-peek.ts); the provider validates the rest.
  */
+export const FULL_PARSE_MAX_BYTES = 64 * 1024;
+
+/** Parses and checks a model call's body. The original bytes are what gets forwarded. */
 export function parseModelCall(spec: RouteSpec, raw: Buffer, pathModel: string | null): ParsedCall {
   if (raw.length === 0) throw new GatewayError("TG_INVALID_BODY", "The request body is empty; expected a JSON object.");
+  const ranges = peekTopLevel(raw, READ_FIELDS);
+  const fields = ranges === null || raw.length <= FULL_PARSE_MAX_BYTES ? parseWhole(raw) : parseFields(raw, ranges);
+  const model = pathModel ?? fields.model;
+  if (model === undefined || model === null || model === "") {
+    throw new GatewayError("TG_MISSING_MODEL", 'The request has no "model".');
+  }
+  if (typeof model !== "string") throw new GatewayError("TG_INVALID_BODY", '"model" must be a string.');
+  if (fields.stream !== undefined && typeof fields.stream !== "boolean") {
+    throw new GatewayError("TG_INVALID_BODY", '"stream" must be a boolean.');
+  }
+  return {
+    fields,
+    model,
+    stream: spec.op === "streamGenerateContent" || fields.stream === true,
+    modelRange: pathModel === null ? (ranges?.get("model") ?? null) : null,
+  };
+}
+
+/** Full `JSON.parse`: strict validation, and the exact error message for a broken body. */
+function parseWhole(raw: Buffer): Record<string, unknown> {
   let json: unknown;
   try {
     json = JSON.parse(raw.toString("utf8"));
@@ -33,14 +61,22 @@ export function parseModelCall(spec: RouteSpec, raw: Buffer, pathModel: string |
     throw new GatewayError("TG_INVALID_BODY", "The request body must be a JSON object.");
   }
   const body = json as Record<string, unknown>;
-  const model = pathModel ?? body.model;
-  if (model === undefined || model === null || model === "") {
-    throw new GatewayError("TG_MISSING_MODEL", 'The request has no "model".');
+  const fields: Record<string, unknown> = {};
+  for (const key of READ_FIELDS) if (key in body) fields[key] = body[key];
+  return fields;
+}
+
+function parseFields(raw: Buffer, ranges: ReadonlyMap<string, ValueRange>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [key, [start, end]] of ranges) {
+    try {
+      fields[key] = JSON.parse(raw.toString("utf8", start, end));
+    } catch (err) {
+      throw new GatewayError(
+        "TG_INVALID_JSON",
+        `The request body is not valid JSON ("${key}": ${(err as Error).message}).`,
+      );
+    }
   }
-  if (typeof model !== "string") throw new GatewayError("TG_INVALID_BODY", '"model" must be a string.');
-  if (body.stream !== undefined && typeof body.stream !== "boolean") {
-    throw new GatewayError("TG_INVALID_BODY", '"stream" must be a boolean.');
-  }
-  const stream = spec.op === "streamGenerateContent" || body.stream === true;
-  return { json: body, model, stream };
+  return fields;
 }

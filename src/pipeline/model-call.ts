@@ -50,7 +50,7 @@ export async function handleModelCall(
     parsed = parseModelCall(spec, req.body as Buffer, pathModel);
     state.record.requestedModel = parsed.model;
     state.record.stream = parsed.stream;
-    Object.assign(state.record, attributeSession(req.headers, parsed.json));
+    Object.assign(state.record, attributeSession(req.headers, parsed.fields));
     resolution = rt.registry.resolve(parsed.model, spec.dialect);
     state.provider = resolution.provider;
     state.upstreamModel = resolution.upstreamModel;
@@ -79,14 +79,7 @@ export async function handleModelCall(
     state.record.providerKeyId = own ? "client" : null;
   }
 
-  const body = prepareBody(
-    spec,
-    req.body as Buffer,
-    parsed.json,
-    parsed.stream,
-    resolution.upstreamModel,
-    parsed.model,
-  );
+  const body = prepareBody(spec, req.body as Buffer, parsed, resolution.upstreamModel);
   const url = upstreamUrl(
     provider,
     spec.op,

@@ -1,4 +1,4 @@
-import type { RouteSpec } from "./ingress.ts";
+import type { ParsedCall, RouteSpec } from "./ingress.ts";
 
 export interface PreparedBody {
   bytes: Buffer;
@@ -9,42 +9,33 @@ export interface PreparedBody {
 const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true},');
 
 /**
- * The body sent upstream. Passthrough forwards the client's bytes untouched, with two deliberate exceptions:
- * a `provider/model` name is rewritten to the provider's own model id, and an OpenAI chat stream without
- * `stream_options.include_usage` gets it (otherwise the stream carries no usage and cannot be metered).
+ * The body sent upstream. Passthrough forwards the client's bytes untouched, with two deliberate exceptions, both
+ * done as byte splices so a large body is never re-serialised: a `provider/model` name is replaced by the provider's
+ * own model id, and an OpenAI chat stream without `stream_options.include_usage` gets it (otherwise the stream
+ * carries no usage and cannot be metered).
  */
-export function prepareBody(
-  spec: RouteSpec,
-  raw: Buffer,
-  json: Record<string, unknown>,
-  stream: boolean,
-  upstreamModel: string,
-  requestedModel: string,
-): PreparedBody {
-  const renameModel =
-    spec.op !== "generateContent" &&
-    spec.op !== "streamGenerateContent" &&
-    spec.op !== "countTokens" &&
-    upstreamModel !== requestedModel;
-  const needsUsage = spec.op === "chat" && stream && !includesUsage(json.stream_options);
-  if (!renameModel && !needsUsage) return { bytes: raw, injectedUsage: false };
-  if (!renameModel && json.stream_options === undefined) {
-    // Cheap splice instead of re-serialising a large body: the key is absent, so adding it first is safe.
-    const open = raw.indexOf(0x7b); // "{"
+export function prepareBody(spec: RouteSpec, raw: Buffer, call: ParsedCall, upstreamModel: string): PreparedBody {
+  let bytes = raw;
+  if (call.modelRange !== null && upstreamModel !== call.model) {
+    const [start, end] = call.modelRange;
+    bytes = Buffer.concat([raw.subarray(0, start), Buffer.from(JSON.stringify(upstreamModel)), raw.subarray(end)]);
+  }
+  const streamOptions = call.fields.stream_options;
+  if (spec.op !== "chat" || !call.stream || (isObject(streamOptions) && streamOptions.include_usage === true)) {
+    return { bytes, injectedUsage: false };
+  }
+  if (streamOptions === undefined) {
+    // The key is absent, so adding it first is safe (the object has at least "model" after it).
+    const open = bytes.indexOf(0x7b); // "{"
     return {
-      bytes: Buffer.concat([raw.subarray(0, open + 1), INCLUDE_USAGE, raw.subarray(open + 1)]),
+      bytes: Buffer.concat([bytes.subarray(0, open + 1), INCLUDE_USAGE, bytes.subarray(open + 1)]),
       injectedUsage: true,
     };
   }
-  const next: Record<string, unknown> = { ...json };
-  if (renameModel) next.model = upstreamModel;
-  if (needsUsage)
-    next.stream_options = { ...(isObject(json.stream_options) ? json.stream_options : {}), include_usage: true };
-  return { bytes: Buffer.from(JSON.stringify(next)), injectedUsage: needsUsage };
-}
-
-function includesUsage(streamOptions: unknown): boolean {
-  return isObject(streamOptions) && streamOptions.include_usage === true;
+  // stream_options is there with other settings: merge (rare; re-serialises this one body).
+  const json = JSON.parse(bytes.toString("utf8")) as Record<string, unknown>;
+  json.stream_options = { ...(isObject(streamOptions) ? streamOptions : {}), include_usage: true };
+  return { bytes: Buffer.from(JSON.stringify(json)), injectedUsage: true };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -16,8 +16,12 @@ export interface ParsedCall {
   fields: Record<string, unknown>;
   model: string;
   stream: boolean;
-  /** Byte range of the `"model"` value in the raw body (null for Gemini, whose model is in the path). */
+  /**
+   * Byte range of the `"model"` value in the raw body when the scan found it (large bodies); null for Gemini (model
+   * in the path) and small bodies, where `modelRangeOf` finds it on demand (only a rename needs it).
+   */
   modelRange: ValueRange | null;
+  raw: Buffer;
 }
 
 const READ_FIELDS: ReadonlySet<string> = new Set(["model", "stream", "stream_options", "metadata"]);
@@ -31,8 +35,9 @@ export const FULL_PARSE_MAX_BYTES = 64 * 1024;
 /** Parses and checks a model call's body. The original bytes are what gets forwarded. */
 export function parseModelCall(spec: RouteSpec, raw: Buffer, pathModel: string | null): ParsedCall {
   if (raw.length === 0) throw new GatewayError("TG_INVALID_BODY", "The request body is empty; expected a JSON object.");
-  const ranges = peekTopLevel(raw, READ_FIELDS);
-  const fields = ranges === null || raw.length <= FULL_PARSE_MAX_BYTES ? parseWhole(raw) : parseFields(raw, ranges);
+  // Small bodies: JSON.parse alone (strict). Large ones: the byte scan, with JSON.parse only to explain a failure.
+  const ranges = raw.length <= FULL_PARSE_MAX_BYTES ? null : peekTopLevel(raw, READ_FIELDS);
+  const fields = ranges === null ? parseWhole(raw) : parseFields(raw, ranges);
   const model = pathModel ?? fields.model;
   if (model === undefined || model === null || model === "") {
     throw new GatewayError("TG_MISSING_MODEL", 'The request has no "model".');
@@ -46,6 +51,7 @@ export function parseModelCall(spec: RouteSpec, raw: Buffer, pathModel: string |
     model,
     stream: spec.op === "streamGenerateContent" || fields.stream === true,
     modelRange: pathModel === null ? (ranges?.get("model") ?? null) : null,
+    raw,
   };
 }
 
@@ -80,3 +86,10 @@ function parseFields(raw: Buffer, ranges: ReadonlyMap<string, ValueRange>): Reco
   }
   return fields;
 }
+
+/** Where the `"model"` value sits in the body, for a byte-splice rename. */
+export function modelRangeOf(call: ParsedCall): ValueRange | null {
+  return call.modelRange ?? peekTopLevel(call.raw, MODEL_ONLY)?.get("model") ?? null;
+}
+
+const MODEL_ONLY: ReadonlySet<string> = new Set(["model"]);

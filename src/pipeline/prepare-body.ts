@@ -1,4 +1,4 @@
-import type { ParsedCall, RouteSpec } from "./ingress.ts";
+import { modelRangeOf, type ParsedCall, type RouteSpec } from "./ingress.ts";
 
 export interface PreparedBody {
   bytes: Buffer;
@@ -16,8 +16,9 @@ const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true},');
  */
 export function prepareBody(spec: RouteSpec, raw: Buffer, call: ParsedCall, upstreamModel: string): PreparedBody {
   let bytes = raw;
-  if (call.modelRange !== null && upstreamModel !== call.model) {
-    const [start, end] = call.modelRange;
+  const range = spec.dialect !== "gemini" && upstreamModel !== call.model ? modelRangeOf(call) : null;
+  if (range !== null) {
+    const [start, end] = range;
     bytes = Buffer.concat([raw.subarray(0, start), Buffer.from(JSON.stringify(upstreamModel)), raw.subarray(end)]);
   }
   const streamOptions = call.fields.stream_options;

@@ -18,6 +18,8 @@ export class ProviderRegistry {
   readonly #byName: Map<string, ProviderConfig>;
   /** Round-robin position per provider, so several keys share the load. */
   readonly #keyCursor = new Map<string, number>();
+  /** Bare-model lookups per dialect; the snapshot is immutable, so entries never go stale (bounded anyway). */
+  readonly #byModel = new Map<string, ProviderConfig | null>();
 
   constructor(providers: readonly ProviderConfig[]) {
     this.#byName = new Map(providers.map((p) => [p.name, p]));
@@ -54,6 +56,16 @@ export class ProviderRegistry {
   }
 
   #findByModel(model: string, dialect: Dialect): ProviderConfig | undefined {
+    const key = `${dialect}\u0000${model}`;
+    const cached = this.#byModel.get(key);
+    if (cached !== undefined) return cached ?? undefined;
+    const found = this.#searchByModel(model, dialect);
+    if (this.#byModel.size >= 10_000) this.#byModel.clear();
+    this.#byModel.set(key, found ?? null);
+    return found;
+  }
+
+  #searchByModel(model: string, dialect: Dialect): ProviderConfig | undefined {
     const providers = [...this.#byName.values()];
     // Prefer a provider that speaks the client's dialect: the same model may be served by several.
     const ranked = [

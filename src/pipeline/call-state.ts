@@ -1,0 +1,61 @@
+import { performance } from "node:perf_hooks";
+import type { FastifyRequest } from "fastify";
+import { detectAgent } from "../attribution/agent.ts";
+import { extractLabels } from "../attribution/labels.ts";
+import type { ProviderConfig } from "../providers/types.ts";
+import { uuidv7 } from "../store/ids.ts";
+import type { RequestLogRecord } from "../store/log-record.ts";
+import type { RouteSpec } from "./ingress.ts";
+import type { GatewayRuntime } from "./runtime.ts";
+
+/** Per-request state threaded through the pipeline; `record` becomes the log row at the end. */
+export interface CallState {
+  record: RequestLogRecord;
+  /** performance.now() at the start, for latency and time to first token. */
+  t0: number;
+  provider: ProviderConfig | null;
+  upstreamModel: string | null;
+}
+
+export function newCallState(rt: GatewayRuntime, spec: RouteSpec, req: FastifyRequest): CallState {
+  const agent = detectAgent(req.headers, req.url);
+  const ua = req.headers["user-agent"];
+  const q = req.url.indexOf("?");
+  const record: RequestLogRecord = {
+    id: uuidv7(rt.clock),
+    startedAt: rt.clock.now(),
+    dialect: spec.dialect,
+    endpoint: q < 0 ? req.url : req.url.slice(0, q),
+    stream: false,
+    provider: null,
+    providerKeyId: null,
+    requestedModel: null,
+    servedModel: null,
+    status: 0,
+    errorCode: null,
+    errorMessage: null,
+    latencyMs: 0,
+    ttftMs: null,
+    inputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWrite5mTokens: 0,
+    cacheWrite1hTokens: 0,
+    outputTokens: 0,
+    reasoningTokens: 0,
+    costNanoUsd: null,
+    priceVersion: null,
+    usageEstimated: false,
+    sessionId: null,
+    agent: agent.name,
+    agentVersion: agent.version,
+    agentId: null,
+    parentAgentId: null,
+    turnId: null,
+    workspace: null,
+    labels: extractLabels(req.headers, rt.config.labels),
+    clientIp: req.ip ?? null,
+    userAgent: typeof ua === "string" ? ua.slice(0, 300) : null,
+    virtualKeyId: null,
+  };
+  return { record, t0: performance.now(), provider: null, upstreamModel: null };
+}

@@ -1,0 +1,73 @@
+import type { ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+import { errorFamilyOf } from "../dialects/dialect.ts";
+import { renderError } from "../dialects/errors.ts";
+import { GatewayError } from "../errors/catalog.ts";
+import { estimateInputTokensFromRequestBytes } from "../metering/estimate.ts";
+import { emptyUsage, type Usage } from "../metering/usage.ts";
+import type { CallState } from "./call-state.ts";
+import type { GatewayRuntime } from "./runtime.ts";
+
+/** Usage and cost onto the record. Unknown price stays null (never $0) and is surfaced as a warning. */
+export function applyUsage(
+  rt: GatewayRuntime,
+  state: CallState,
+  usage: Usage,
+  servedModel: string | null,
+  estimated: boolean,
+): void {
+  const r = state.record;
+  r.servedModel = servedModel ?? state.upstreamModel;
+  r.inputTokens = usage.input;
+  r.cacheReadTokens = usage.cacheRead;
+  r.cacheWrite5mTokens = usage.cacheWrite5m;
+  r.cacheWrite1hTokens = usage.cacheWrite1h;
+  r.outputTokens = usage.output;
+  r.reasoningTokens = usage.reasoning;
+  r.usageEstimated = estimated;
+  const provider = state.provider;
+  if (!provider) return;
+  const quote = rt.prices.cost(provider.pricingId ?? provider.name, r.servedModel ?? r.requestedModel ?? "", usage);
+  r.costNanoUsd = quote.costNanoUsd;
+  r.priceVersion = quote.priceVersion;
+  for (const w of quote.warnings) rt.warn(w);
+}
+
+/** Ends the request: latency, then the log row (the writer only queues it). */
+export function finish(rt: GatewayRuntime, state: CallState): void {
+  state.record.latencyMs = Math.round(performance.now() - state.t0);
+  rt.logs.write(state.record);
+}
+
+/** The client left before the upstream answered: nothing to send; the prompt may be billed, so estimate it. */
+export function settleClientGone(rt: GatewayRuntime, state: CallState, requestBytes: number): void {
+  state.record.status = 499;
+  state.record.errorCode = "TG_CLIENT_CLOSED";
+  state.record.errorMessage = "The client disconnected before the response; the upstream call was aborted.";
+  const usage = emptyUsage();
+  usage.input = estimateInputTokensFromRequestBytes(requestBytes);
+  applyUsage(rt, state, usage, null, true);
+  finish(rt, state);
+}
+
+/** An error Tollgate answers itself, in the client's dialect, with a log row. */
+export function failBeforeUpstream(rt: GatewayRuntime, state: CallState, res: ServerResponse, err: unknown): void {
+  const gerr = err instanceof GatewayError ? err : new GatewayError("TG_INTERNAL", "Internal error.");
+  if (!(err instanceof GatewayError)) rt.warn(`internal error: ${(err as Error)?.stack ?? String(err)}`);
+  const out = renderError(errorFamilyOf(state.record.dialect), gerr);
+  state.record.status = out.status;
+  state.record.errorCode = gerr.code;
+  state.record.errorMessage = gerr.message;
+  if (!res.headersSent && !res.destroyed) {
+    res.writeHead(out.status, {
+      ...out.headers,
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(out.body),
+      "x-tollgate-request-id": state.record.id,
+    });
+    res.end(out.body);
+  } else if (!res.destroyed) {
+    res.end();
+  }
+  finish(rt, state);
+}

@@ -10,6 +10,7 @@ import { registerClientRoutes } from "./http/client-routes.ts";
 import { registerHealthRoutes } from "./http/health-routes.ts";
 import { createHttpServer } from "./http/server.ts";
 import { PriceBook, priceOverridesSchema } from "./metering/pricing/index.ts";
+import { UnpricedModels } from "./metering/unpriced.ts";
 import { createUpstreamAgent } from "./passthrough/upstream-agent.ts";
 import type { GatewayRuntime } from "./pipeline/runtime.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
@@ -65,6 +66,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     upstream,
     clock,
     warn,
+    unpriced: new UnpricedModels(),
   };
   const adminToken = await loadAdminToken(config.adminToken, config.dataDir);
 

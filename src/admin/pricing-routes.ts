@@ -26,6 +26,8 @@ export function registerPricingRoutes(api: FastifyInstance, ctx: AdminContext): 
         ...configPriceOverrides(ctx).map((override) => ({ id: null, source: "config", ...override })),
         ...stored.map((s) => ({ id: s.id, source: "api", ...s.override })),
       ],
+      // Served without a known price: their rows have cost null. Add an override to price them.
+      unpriced: ctx.runtime.unpriced.list(),
     };
   });
 

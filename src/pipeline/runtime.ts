@@ -1,6 +1,7 @@
 import type { Dispatcher } from "undici";
 import type { Clock } from "../clock.ts";
 import type { GatewayConfig } from "../config/load.ts";
+import type { UnpricedModels } from "../metering/unpriced.ts";
 import type { Usage } from "../metering/usage.ts";
 import type { ProviderRegistry } from "../providers/registry.ts";
 import type { RequestLogRecord } from "../store/log-record.ts";
@@ -32,6 +33,8 @@ export interface GatewayRuntime {
   readonly logs: LogSink;
   readonly upstream: Dispatcher;
   readonly clock: Clock;
+  /** Models served without a known price (shown by /api/pricing). */
+  readonly unpriced: UnpricedModels;
   /** Called with a warning meant for operators (unknown prices, dropped labels …); deduplicated by the caller. */
   readonly warn: (message: string) => void;
 }

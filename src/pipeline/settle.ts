@@ -27,9 +27,11 @@ export function applyUsage(
   r.usageEstimated = estimated;
   const provider = state.provider;
   if (!provider) return;
-  const quote = rt.prices.cost(provider.pricingId ?? provider.name, r.servedModel ?? r.requestedModel ?? "", usage);
+  const model = r.servedModel ?? r.requestedModel ?? "";
+  const quote = rt.prices.cost(provider.pricingId ?? provider.name, model, usage);
   r.costNanoUsd = quote.costNanoUsd;
   r.priceVersion = quote.priceVersion;
+  if (quote.costNanoUsd === null) rt.unpriced.record(provider.name, model, r.startedAt);
   for (const w of quote.warnings) rt.warn(w);
 }
 

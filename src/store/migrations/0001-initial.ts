@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Migration } from "kysely/migration";
 
 /**
@@ -55,11 +55,13 @@ export const initialMigration: Migration = {
       .on("request_logs")
       .columns(["started_at", "id"])
       .execute();
-    for (const column of ["session_id", "virtual_key_id"]) {
+    // Partial: rows without a session (SDK traffic) or key cost these indexes nothing; `col = ?` still uses them.
+    for (const column of ["session_id", "virtual_key_id"] as const) {
       await db.schema
         .createIndex(`request_logs_${column}`)
         .on("request_logs")
         .columns([column, "started_at"])
+        .where(sql.ref(column), "is not", null)
         .execute();
     }
 

@@ -1,9 +1,17 @@
 import { type LoadTarget, type Phase, type PhaseResult, runPhase, summarizePhases } from "./load.ts";
+import { runPacedPhase } from "./paced-load.ts";
 import { cpuTicks } from "./proc-stats.ts";
 
 export interface ArmPlan {
   /** Requests of the first, rate-finding phase. */
   probeRequests: number;
+  warmupSeconds: number;
+  durationSeconds: number;
+}
+
+export interface FixedRatePlan {
+  /** Requests per second over all connections. */
+  ratePerSecond: number;
   warmupSeconds: number;
   durationSeconds: number;
 }
@@ -23,6 +31,12 @@ export interface ArmResult {
   totalResponses: number;
   totalErrors: number;
   anyStoppedByGuard: boolean;
+}
+
+export interface FixedRateArmResult extends ArmResult {
+  ratePerSecond: number;
+  /** Measured requests that found every connection busy (the rate was not sustained). */
+  waitedForConnection: number;
 }
 
 /**
@@ -75,27 +89,86 @@ export async function measureArm(
   const warmup = plan.warmupSeconds > 0 ? await runFor(target, plan.warmupSeconds, rate, "warm-up", onProgress) : [];
   if (warmup.length > 0) rate = rateOf(warmup.slice(-1));
 
-  const ticksBefore = watched.map((p) => cpuTicks(p.pid));
-  const selfBefore = process.cpuUsage();
-  const measuredPhases = await runFor(target, plan.durationSeconds, rate, "measure", onProgress);
-  const self = process.cpuUsage(selfBefore);
-  const ticksAfter = watched.map((p) => cpuTicks(p.pid));
+  const { phases: measuredPhases, cpu } = await withCpu(watched, clockTicks, () =>
+    runFor(target, plan.durationSeconds, rate, "measure", onProgress),
+  );
   const measured = summarizePhases(measuredPhases);
-
-  const perRequest = (micros: number): number => (measured.responses > 0 ? micros / measured.responses : 0);
-  const cpuMicrosPerRequest: Record<string, number> = {};
-  watched.forEach((p, i) => {
-    const ticks = (ticksAfter[i] ?? 0) - (ticksBefore[i] ?? 0);
-    cpuMicrosPerRequest[p.name] = perRequest((ticks * 1_000_000) / clockTicks);
-  });
 
   const all = summarizePhases([probe, ...warmup, ...measuredPhases]);
   return {
     measured,
-    cpuMicrosPerRequest,
-    loadGeneratorCpuMicrosPerRequest: perRequest(self.user + self.system),
+    ...cpuPerRequest(cpu, measured.responses),
     totalResponses: all.responses,
     totalErrors: all.errors,
     anyStoppedByGuard: all.stoppedByGuard,
+  };
+}
+
+/**
+ * Sends `ratePerSecond × warmupSeconds` and then `ratePerSecond × durationSeconds` requests at an evenly paced fixed
+ * rate (see paced-load.ts): latency below saturation, where it is the per-request cost rather than queueing.
+ */
+export async function measureFixedRateArm(
+  target: LoadTarget,
+  plan: FixedRatePlan,
+  watched: readonly WatchedProcess[],
+  clockTicks: number,
+  onProgress: (message: string) => void,
+): Promise<FixedRateArmResult> {
+  const paced = (seconds: number, label: string) => {
+    const amount = Math.max(1, Math.round(plan.ratePerSecond * seconds));
+    onProgress(`${label} ${amount} requests at ${plan.ratePerSecond} req/s`);
+    return runPacedPhase(target, plan.ratePerSecond, amount, guardMs(amount / plan.ratePerSecond));
+  };
+  const warmup = plan.warmupSeconds > 0 ? [await paced(plan.warmupSeconds, "fixed-rate warm-up")] : [];
+  const { phases, cpu } = await withCpu(watched, clockTicks, async () => [
+    await paced(plan.durationSeconds, "fixed-rate measure"),
+  ]);
+  const measured = summarizePhases(phases);
+  const all = summarizePhases([...warmup, ...phases]);
+  return {
+    measured,
+    ...cpuPerRequest(cpu, measured.responses),
+    totalResponses: all.responses,
+    totalErrors: all.errors,
+    anyStoppedByGuard: all.stoppedByGuard,
+    ratePerSecond: plan.ratePerSecond,
+    waitedForConnection: phases.reduce((sum, p) => sum + p.waitedForConnection, 0),
+  };
+}
+
+interface CpuSpent {
+  /** Microseconds per watched child process, by name. */
+  children: Record<string, number>;
+  /** Microseconds spent in this process (the load generator). */
+  self: number;
+}
+
+/** Runs `work` and reads how much CPU time the watched children and this process spent meanwhile. */
+async function withCpu<T extends Phase>(
+  watched: readonly WatchedProcess[],
+  clockTicks: number,
+  work: () => Promise<T[]>,
+): Promise<{ phases: T[]; cpu: CpuSpent }> {
+  const ticksBefore = watched.map((p) => cpuTicks(p.pid));
+  const selfBefore = process.cpuUsage();
+  const phases = await work();
+  const self = process.cpuUsage(selfBefore);
+  const ticksAfter = watched.map((p) => cpuTicks(p.pid));
+  const children: Record<string, number> = {};
+  watched.forEach((p, i) => {
+    children[p.name] = (((ticksAfter[i] ?? 0) - (ticksBefore[i] ?? 0)) * 1_000_000) / clockTicks;
+  });
+  return { phases, cpu: { children, self: self.user + self.system } };
+}
+
+function cpuPerRequest(
+  cpu: CpuSpent,
+  responses: number,
+): Pick<ArmResult, "cpuMicrosPerRequest" | "loadGeneratorCpuMicrosPerRequest"> {
+  const perRequest = (micros: number): number => (responses > 0 ? micros / responses : 0);
+  return {
+    cpuMicrosPerRequest: Object.fromEntries(Object.entries(cpu.children).map(([name, us]) => [name, perRequest(us)])),
+    loadGeneratorCpuMicrosPerRequest: perRequest(cpu.self),
   };
 }

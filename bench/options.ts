@@ -8,6 +8,8 @@ export interface BenchOptions {
   /** Seconds of warm-up load before each measured arm. */
   warmupSeconds: number;
   workload: WorkloadSelection;
+  /** Requests per second of the fixed-rate latency phase of the small workloads; 0 skips that phase. */
+  fixedRatePerSecond: number;
   /** Print only the JSON summary on stdout. */
   jsonOnly: boolean;
   /** Skip `tsc -p tsconfig.json` before starting the gateway (use the dist/ already there). */
@@ -21,6 +23,7 @@ export const usage = `Usage: npm run bench -- [options]
   --warmup <s>          warm-up seconds before each measured arm (default 2)
   --quick               smoke run: --duration 2 --warmup 0.5
   --workload <name>     small | stream | all (default all)
+  --rate <n>            req/s of the fixed-rate latency phase (small workloads; default 1000, 0 skips it)
   --json                print only the JSON summary
   --no-build            do not run tsc before starting the gateway
   --direct-only         measure the mock upstream alone (no gateway arm)
@@ -28,6 +31,7 @@ export const usage = `Usage: npm run bench -- [options]
 
 /** Limits that keep every run bounded even with odd flags. */
 const maxDurationSeconds = 120;
+const maxRatePerSecond = 50_000;
 
 export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help" {
   const { values } = parseArgs({
@@ -39,6 +43,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
       warmup: { type: "string" },
       quick: { type: "boolean", default: false },
       workload: { type: "string", default: "all" },
+      rate: { type: "string" },
       json: { type: "boolean", default: false },
       "no-build": { type: "boolean", default: false },
       "direct-only": { type: "boolean", default: false },
@@ -57,6 +62,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
     durationSeconds,
     warmupSeconds,
     workload,
+    fixedRatePerSecond: rate(values.rate),
     jsonOnly: values.json,
     skipBuild: values["no-build"],
     directOnly: values["direct-only"],
@@ -69,6 +75,17 @@ function seconds(flag: string, raw: string | undefined, fallback: number, zeroAl
   const tooSmall = zeroAllowed ? value < 0 : value <= 0;
   if (raw.trim() === "" || !Number.isFinite(value) || tooSmall || value > maxDurationSeconds) {
     throw new Error(`${flag} must be a number of seconds up to ${maxDurationSeconds}, not ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function rate(raw: string | undefined): number {
+  if (raw === undefined) return 1000;
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(value) || value < 0 || value > maxRatePerSecond) {
+    throw new Error(
+      `--rate must be a whole number of requests per second up to ${maxRatePerSecond}, not ${JSON.stringify(raw)}`,
+    );
   }
   return value;
 }

@@ -7,11 +7,22 @@ import { assertRunning, type RunningChild, stopChild } from "./child-process.ts"
 import { installCleanupHandlers, makeTempDir } from "./cleanup.ts";
 import type { LoadTarget } from "./load.ts";
 import { countLogRows } from "./log-rows.ts";
-import { type ArmResult, measureArm } from "./measure-arm.ts";
+import { type ArmResult, measureArm, measureFixedRateArm, type WatchedProcess } from "./measure-arm.ts";
 import { type BenchOptions, parseBenchOptions, usage } from "./options.ts";
 import { clockTicksPerSecond, peakRssBytes, rssBytes } from "./proc-stats.ts";
 import { buildGateway, startGateway, startMock } from "./services.ts";
-import { armSummary, type BenchSummary, compare, formatTable, type LogCheck, type WorkloadSummary } from "./summary.ts";
+import {
+  armSummary,
+  type BenchSummary,
+  compare,
+  compareFixedRate,
+  type FixedRateLatency,
+  fixedRateArmSummary,
+  formatTable,
+  judgeTargets,
+  type LogCheck,
+  type WorkloadSummary,
+} from "./summary.ts";
 import { buildWorkloads, type Workload, type WorkloadName } from "./workloads.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -68,6 +79,7 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
       durationSeconds: options.durationSeconds,
       warmupSeconds: options.warmupSeconds,
       workload: options.workload,
+      fixedRatePerSecond: options.fixedRatePerSecond,
     },
     workloads: [],
     gateway: { measured: false },
@@ -97,17 +109,24 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
 
   const running = gateway ? [mock, gateway] : [mock];
   // A child that dies mid-run shows up as a /proc read error or connection errors; name the real cause instead.
-  const measure: typeof measureArm = async (...args) => {
+  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
     running.forEach(assertRunning);
     try {
-      return await measureArm(...args);
+      return await work();
     } catch (error) {
       running.forEach(assertRunning);
       throw error;
     }
   };
+  const mockOnly: WatchedProcess[] = [{ name: "mock", pid: mock.pid }];
+  const gatewayAndMock: WatchedProcess[] = gateway
+    ? [
+        { name: "gateway", pid: gateway.pid },
+        { name: "mock", pid: mock.pid },
+      ]
+    : [];
 
-  // Responses per workload's gateway arm (all phases): what the request log has to hold.
+  // Responses per workload's gateway arms (all phases, fixed rate included): what the request log has to hold.
   const gatewayResponses = new Map<WorkloadName, number>();
   for (const workload of workloads) {
     const plan = {
@@ -122,38 +141,55 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
       bodyBytes: workload.body.length,
     };
     summary.workloads.push(result);
+    const report = (arm: string) => (message: string) => progress(`${workload.name} ${arm}: ${message}`);
+    const directTarget = targetFor(mock.url, workload.directPath, workload);
 
-    const direct: ArmResult = await measure(
-      targetFor(mock.url, workload.directPath, workload),
-      plan,
-      [{ name: "mock", pid: mock.pid }],
-      clockTicks,
-      (message) => progress(`${workload.name} direct: ${message}`),
+    // Saturation: as many requests per second as the arm can answer.
+    const direct: ArmResult = await guarded(() =>
+      measureArm(directTarget, plan, mockOnly, clockTicks, report("direct")),
     );
     result.direct = armSummary(direct);
     failures.push(...armFailures(workload.name, "direct", direct));
 
-    if (!gateway) continue;
-    const viaGateway = await measure(
-      targetFor(gateway.url, workload.gatewayPath, workload),
-      plan,
-      [
-        { name: "gateway", pid: gateway.pid },
-        { name: "mock", pid: mock.pid },
-      ],
-      clockTicks,
-      (message) => progress(`${workload.name} gateway: ${message}`),
-    );
-    gatewayResponses.set(workload.name, viaGateway.totalResponses);
-    result.gateway = { ...armSummary(viaGateway), peakRssBytes: peakRssBytes(gateway.pid) };
-    result.comparison = compare(result.direct, result.gateway);
-    failures.push(...armFailures(workload.name, "gateway", viaGateway));
-    if (workload.target) {
-      const t = workload.target;
-      const met =
-        result.gateway.requestsPerSecond >= t.minGatewayRequestsPerSecond &&
-        result.comparison.addedP50Ms < t.maxAddedP50Ms;
-      result.targets = { ...t, met };
+    if (gateway) {
+      const gatewayTarget = targetFor(gateway.url, workload.gatewayPath, workload);
+      const viaGateway = await guarded(() =>
+        measureArm(gatewayTarget, plan, gatewayAndMock, clockTicks, report("gateway")),
+      );
+      gatewayResponses.set(workload.name, viaGateway.totalResponses);
+      result.gateway = { ...armSummary(viaGateway), peakRssBytes: peakRssBytes(gateway.pid) };
+      result.comparison = compare(result.direct, result.gateway);
+      failures.push(...armFailures(workload.name, "gateway", viaGateway));
+    }
+
+    // Fixed rate: both arms at the same evenly paced rate, below saturation, for latency without queueing.
+    if (workload.fixedRateLatency && options.fixedRatePerSecond > 0) {
+      const fixedPlan = {
+        ratePerSecond: options.fixedRatePerSecond,
+        warmupSeconds: options.warmupSeconds,
+        durationSeconds: options.durationSeconds,
+      };
+      const fixed: FixedRateLatency = { requestsPerSecond: fixedPlan.ratePerSecond, connections: workload.connections };
+      result.fixedRate = fixed;
+      const directFixed = await guarded(() =>
+        measureFixedRateArm(directTarget, fixedPlan, mockOnly, clockTicks, report("direct")),
+      );
+      fixed.direct = fixedRateArmSummary(directFixed);
+      failures.push(...armFailures(workload.name, "direct (fixed rate)", directFixed));
+      if (gateway) {
+        const gatewayTarget = targetFor(gateway.url, workload.gatewayPath, workload);
+        const gatewayFixed = await guarded(() =>
+          measureFixedRateArm(gatewayTarget, fixedPlan, gatewayAndMock, clockTicks, report("gateway")),
+        );
+        gatewayResponses.set(workload.name, (gatewayResponses.get(workload.name) ?? 0) + gatewayFixed.totalResponses);
+        fixed.gateway = { ...fixedRateArmSummary(gatewayFixed), peakRssBytes: peakRssBytes(gateway.pid) };
+        fixed.comparison = compareFixedRate(fixed.direct, fixed.gateway);
+        failures.push(...armFailures(workload.name, "gateway (fixed rate)", gatewayFixed));
+      }
+    }
+
+    if (workload.target && result.gateway) {
+      result.targets = judgeTargets(workload.target, result.gateway, result.fixedRate?.comparison);
     }
   }
 

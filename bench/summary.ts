@@ -1,4 +1,4 @@
-import type { ArmResult } from "./measure-arm.ts";
+import type { ArmResult, FixedRateArmResult } from "./measure-arm.ts";
 
 // The bench's result, printed as a table and as JSON (the JSON is what the README's Performance section quotes).
 
@@ -31,9 +31,43 @@ export interface GatewayComparison {
   throughputRatio: number;
 }
 
+/** One arm of the fixed-rate latency phase; its `requestsPerSecond` is the rate achieved. */
+export interface FixedRateArmSummary extends Omit<ArmSummary, "meanResponseBytes"> {
+  /** Measured requests that found every connection busy and waited for one. */
+  waitedForConnection: number;
+  /** The achieved rate was at least 95% of the rate asked for; otherwise latency includes queueing. */
+  rateSustained: boolean;
+}
+
+export interface FixedRateComparison {
+  addedP50Ms: number;
+  addedP99Ms: number;
+  addedMeanMs: number;
+}
+
+/** Latency below saturation: both arms at the same evenly paced rate (`--rate`). */
+export interface FixedRateLatency {
+  /** The rate asked for, over all connections. */
+  requestsPerSecond: number;
+  connections: number;
+  direct?: FixedRateArmSummary;
+  gateway?: FixedRateArmSummary & { peakRssBytes: number };
+  comparison?: FixedRateComparison;
+}
+
+export interface WorkloadTargets {
+  minGatewayRequestsPerSecond: number;
+  maxAddedP50Ms: number;
+  /** Judged on the saturation arm. */
+  throughputMet: boolean;
+  /** Judged on the fixed-rate arms; null when that phase did not run (--rate 0). */
+  addedP50Met: boolean | null;
+  met: boolean;
+}
+
 export interface LogCheck {
   rows: number;
-  /** Responses the gateway sent in this workload's gateway arm, warm-up included. */
+  /** Responses the gateway sent in this workload's gateway arms (saturation and fixed rate), warm-up included. */
   expected: number;
   lost: number;
   extra: number;
@@ -52,16 +86,18 @@ export interface WorkloadSummary {
     /** VmHWM of the gateway process after this arm (a high-water mark since the gateway started). */
     peakRssBytes: number;
   };
+  /** At saturation (the arms above). */
   comparison?: GatewayComparison;
+  fixedRate?: FixedRateLatency;
   logCheck?: LogCheck;
   /** The brief's targets for this workload and whether this run met them (informational). */
-  targets?: { minGatewayRequestsPerSecond: number; maxAddedP50Ms: number; met: boolean };
+  targets?: WorkloadTargets;
 }
 
 export interface BenchSummary {
   startedAt: string;
   machine: { cpus: number; node: string; clockTicksPerSecond: number };
-  options: { durationSeconds: number; warmupSeconds: number; workload: string };
+  options: { durationSeconds: number; warmupSeconds: number; workload: string; fixedRatePerSecond: number };
   workloads: WorkloadSummary[];
   gateway: {
     measured: boolean;
@@ -108,6 +144,37 @@ export function armSummary(arm: ArmResult): ArmSummary {
   };
 }
 
+/** Achieved rate below this share of the rate asked for: the server could not keep up. */
+const sustainedShare = 0.95;
+
+export function fixedRateArmSummary(arm: FixedRateArmResult): FixedRateArmSummary {
+  const { meanResponseBytes: _bodyOnly, ...rest } = armSummary(arm);
+  return {
+    ...rest,
+    waitedForConnection: arm.waitedForConnection,
+    rateSustained: arm.measured.requestsPerSecond >= arm.ratePerSecond * sustainedShare,
+  };
+}
+
+export function compareFixedRate(direct: FixedRateArmSummary, gateway: FixedRateArmSummary): FixedRateComparison {
+  return {
+    addedP50Ms: round(gateway.p50Ms - direct.p50Ms, 3),
+    addedP99Ms: round(gateway.p99Ms - direct.p99Ms, 3),
+    addedMeanMs: round(gateway.meanMs - direct.meanMs, 3),
+  };
+}
+
+/** Throughput is judged at saturation, added p50 at the fixed rate (at saturation it is mostly queueing). */
+export function judgeTargets(
+  target: { minGatewayRequestsPerSecond: number; maxAddedP50Ms: number },
+  saturationGateway: ArmSummary,
+  fixedRate: FixedRateComparison | undefined,
+): WorkloadTargets {
+  const throughputMet = saturationGateway.requestsPerSecond >= target.minGatewayRequestsPerSecond;
+  const addedP50Met = fixedRate ? fixedRate.addedP50Ms < target.maxAddedP50Ms : null;
+  return { ...target, throughputMet, addedP50Met, met: throughputMet && addedP50Met === true };
+}
+
 export function compare(direct: ArmSummary, gateway: ArmSummary): GatewayComparison {
   return {
     addedP50Ms: round(gateway.p50Ms - direct.p50Ms, 3),
@@ -133,6 +200,7 @@ export function formatTable(summary: BenchSummary): string {
     "req/s",
     "p50 ms",
     "p99 ms",
+    "mean ms",
     "non-2xx",
     "errors",
     "gw CPU µs/req",
@@ -143,23 +211,28 @@ export function formatTable(summary: BenchSummary): string {
   const rows: string[][] = [];
   const notes: string[] = [];
   for (const w of summary.workloads) {
-    const arms: Array<["direct" | "gateway", ArmSummary | undefined]> = [
-      ["direct", w.direct],
-      ["gateway", w.gateway],
+    const fixed = w.fixedRate;
+    const at = fixed ? ` @${integer.format(fixed.requestsPerSecond)}/s` : "";
+    const arms: Array<[string, Omit<ArmSummary, "meanResponseBytes"> | undefined, number | undefined]> = [
+      ["direct", w.direct, undefined],
+      ["gateway", w.gateway, w.gateway?.peakRssBytes],
+      [`direct${at}`, fixed?.direct, undefined],
+      [`gateway${at}`, fixed?.gateway, fixed?.gateway?.peakRssBytes],
     ];
-    for (const [name, arm] of arms) {
+    for (const [name, arm, peakRss] of arms) {
       if (!arm) continue;
-      const gw = name === "gateway" ? w.gateway : undefined;
+      const isGateway = name.startsWith("gateway");
       rows.push([
         w.name,
         name,
         integer.format(arm.requestsPerSecond),
         fmt(arm.p50Ms, 2),
         fmt(arm.p99Ms, 2),
+        fmt(arm.meanMs, 2),
         String(arm.non2xx + arm.mismatches),
         String(arm.errors),
-        gw ? fmt(arm.cpuMicrosPerRequest.gateway ?? 0, 0) : dash,
-        gw ? `${fmt(gw.peakRssBytes / 2 ** 20, 0)} MiB` : dash,
+        isGateway ? fmt(arm.cpuMicrosPerRequest.gateway ?? 0, 0) : dash,
+        isGateway && peakRss !== undefined ? `${fmt(peakRss / 2 ** 20, 0)} MiB` : dash,
         fmt(arm.cpuMicrosPerRequest.mock ?? 0, 0),
         fmt(arm.loadGeneratorCpuMicrosPerRequest, 0),
       ]);
@@ -168,8 +241,24 @@ export function formatTable(summary: BenchSummary): string {
     if (w.comparison) {
       const c = w.comparison;
       parts.push(
-        `gateway adds p50 ${signed(c.addedP50Ms)} ms, p99 ${signed(c.addedP99Ms)} ms; throughput gateway/direct ${fmt(c.throughputRatio, 2)}`,
+        `saturation: gateway adds p50 ${signed(c.addedP50Ms)} ms, p99 ${signed(c.addedP99Ms)} ms (mostly queueing); throughput gateway/direct ${fmt(c.throughputRatio, 2)}`,
       );
+    }
+    if (fixed?.comparison) {
+      const c = fixed.comparison;
+      parts.push(
+        `fixed rate ${integer.format(fixed.requestsPerSecond)} req/s: gateway adds p50 ${signed(c.addedP50Ms)} ms, p99 ${signed(c.addedP99Ms)} ms, mean ${signed(c.addedMeanMs)} ms`,
+      );
+    }
+    for (const [name, arm] of [
+      ["direct", fixed?.direct],
+      ["gateway", fixed?.gateway],
+    ] as const) {
+      if (fixed && arm && !arm.rateSustained) {
+        parts.push(
+          `${name} arm did not sustain ${integer.format(fixed.requestsPerSecond)} req/s (${integer.format(arm.requestsPerSecond)}, ${arm.waitedForConnection} requests waited for a connection): its latency includes queueing`,
+        );
+      }
     }
     if (w.logCheck) {
       const l = w.logCheck;
@@ -181,8 +270,13 @@ export function formatTable(summary: BenchSummary): string {
     }
     if (w.targets && w.gateway) {
       const t = w.targets;
+      const latency =
+        t.addedP50Met === null || !fixed?.comparison
+          ? "not measured (--rate 0)"
+          : `${metWord(t.addedP50Met)} (${signed(fixed.comparison.addedP50Ms)} ms)`;
       parts.push(
-        `target ≥ ${integer.format(t.minGatewayRequestsPerSecond)} req/s and p50 added < ${t.maxAddedP50Ms} ms: ${t.met ? "met" : "NOT met"}`,
+        `target ≥ ${integer.format(t.minGatewayRequestsPerSecond)} req/s at saturation: ${metWord(t.throughputMet)} (${integer.format(w.gateway.requestsPerSecond)}); ` +
+          `p50 added < ${t.maxAddedP50Ms} ms at the fixed rate: ${latency}; overall ${metWord(t.met)}`,
       );
     }
     notes.push(parts.join("\n    "));
@@ -208,6 +302,10 @@ export function formatTable(summary: BenchSummary): string {
   for (const failure of summary.failures) out.push(`FAIL: ${failure}`);
   out.push(summary.ok ? "result: ok" : "result: FAILED");
   return out.join("\n");
+}
+
+function metWord(met: boolean): string {
+  return met ? "met" : "NOT met";
 }
 
 function signed(value: number): string {

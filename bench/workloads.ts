@@ -21,6 +21,8 @@ export interface Workload {
   log: { endpointSuffix: string; stream: boolean };
   /** A response that lacks this marker counts as a mismatch. */
   verifyBody: (body: string) => boolean;
+  /** Also measure latency at a fixed rate below saturation (--rate), for both arms. */
+  fixedRateLatency: boolean;
   /** Targets from the task brief, checked and printed (not enforced: they depend on the machine). */
   target?: { minGatewayRequestsPerSecond: number; maxAddedP50Ms: number };
 }
@@ -45,6 +47,7 @@ export function buildWorkloads(selection: WorkloadSelection): Workload[] {
         gatewayPath: "/anthropic/v1/messages",
         log: { endpointSuffix: "/v1/messages", stream: false },
         verifyBody: (body) => body.includes('"usage"'),
+        fixedRateLatency: true,
         target: { minGatewayRequestsPerSecond: 8000, maxAddedP50Ms: 1 },
       }),
     ],
@@ -62,6 +65,7 @@ export function buildWorkloads(selection: WorkloadSelection): Workload[] {
         gatewayPath: "/v1/chat/completions",
         log: { endpointSuffix: "/chat/completions", stream: false },
         verifyBody: (body) => body.includes('"usage"'),
+        fixedRateLatency: true,
         target: { minGatewayRequestsPerSecond: 8000, maxAddedP50Ms: 1 },
       }),
     ],
@@ -82,6 +86,7 @@ export function buildWorkloads(selection: WorkloadSelection): Workload[] {
           gatewayPath: "/anthropic/v1/messages?beta=true",
           log: { endpointSuffix: "/v1/messages", stream: true },
           verifyBody: (body) => body.includes("message_stop"),
+          fixedRateLatency: false,
         };
       },
     ],

@@ -1,12 +1,15 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
+import { describeIssues } from "../config/zod-issues.ts";
+import { priceOverrideSchema, priceOverridesSchema, REMOTE_DATA_JSON_URL } from "../metering/pricing/index.ts";
 import {
-  type PriceOverride,
-  priceOverrideSchema,
-  priceOverridesSchema,
-  REMOTE_DATA_JSON_URL,
-} from "../metering/pricing/index.ts";
-import { uuidv7 } from "../store/ids.ts";
+  addStoredPriceOverride,
+  applyStoredPriceOverrides,
+  configPriceOverrides,
+  deleteStoredPriceOverride,
+  readStoredPriceOverrides,
+  replaceStoredPriceOverrides,
+} from "../metering/pricing/override-store.ts";
 import type { AdminContext } from "./context.ts";
 
 /**
@@ -57,15 +60,7 @@ export function registerPricingRoutes(api: FastifyInstance, ctx: AdminContext): 
       const list = isRecord(body) && "overrides" in body ? body.overrides : body;
       const parsed = priceOverridesSchema.safeParse(list);
       if (!parsed.success) return invalid(reply, "Invalid price overrides", parsed.error);
-      const now = ctx.runtime.clock.now();
-      await ctx.database.db.transaction().execute(async (trx) => {
-        await trx.deleteFrom("price_overrides").execute();
-        if (parsed.data.length > 0)
-          await trx
-            .insertInto("price_overrides")
-            .values(parsed.data.map((o) => overrideRow(ctx, o, now)))
-            .execute();
-      });
+      await replaceStoredPriceOverrides(ctx, parsed.data);
       const stored = await applyStoredPriceOverrides(ctx);
       return {
         version: ctx.prices.version,
@@ -78,20 +73,15 @@ export function registerPricingRoutes(api: FastifyInstance, ctx: AdminContext): 
     exclusive(async () => {
       const parsed = priceOverrideSchema.safeParse(req.body);
       if (!parsed.success) return invalid(reply, "Invalid price override", parsed.error);
-      const row = overrideRow(ctx, parsed.data, ctx.runtime.clock.now());
-      await ctx.database.db.insertInto("price_overrides").values(row).execute();
+      const id = await addStoredPriceOverride(ctx, parsed.data);
       await applyStoredPriceOverrides(ctx);
-      return reply.code(201).send({ id: row.id, source: "api", override: parsed.data, version: ctx.prices.version });
+      return reply.code(201).send({ id, source: "api", override: parsed.data, version: ctx.prices.version });
     }),
   );
 
   api.delete<{ Params: { id: string } }>("/pricing/overrides/:id", (req, reply) =>
     exclusive(async () => {
-      const result = await ctx.database.db
-        .deleteFrom("price_overrides")
-        .where("id", "=", req.params.id)
-        .executeTakeFirst();
-      if (Number(result.numDeletedRows) === 0) {
+      if (!(await deleteStoredPriceOverride(ctx, req.params.id))) {
         return replyError(
           reply,
           404,
@@ -124,59 +114,6 @@ export function registerPricingRoutes(api: FastifyInstance, ctx: AdminContext): 
   });
 }
 
-/** A price override stored through the API. */
-export interface StoredPriceOverride {
-  id: string;
-  override: PriceOverride;
-}
-
-/**
- * Applies config-file plus stored overrides to the PriceBook (config first: on equal specificity the earlier one
- * wins, see overrides.ts). Stored rows that no longer validate are skipped with an operator warning.
- */
-export async function applyStoredPriceOverrides(ctx: AdminContext): Promise<StoredPriceOverride[]> {
-  const stored = await readStoredPriceOverrides(ctx);
-  ctx.prices.setOverrides([...configPriceOverrides(ctx), ...stored.map((s) => s.override)]);
-  return stored;
-}
-
-/** API-stored overrides in creation order (ids are UUIDv7-based, so they sort by creation). */
-export async function readStoredPriceOverrides(ctx: AdminContext): Promise<StoredPriceOverride[]> {
-  const rows = await ctx.database.db.selectFrom("price_overrides").select(["id", "data"]).orderBy("id").execute();
-  const out: StoredPriceOverride[] = [];
-  for (const row of rows) {
-    let data: unknown;
-    try {
-      data = JSON.parse(row.data);
-    } catch {
-      data = undefined;
-    }
-    const parsed = priceOverrideSchema.safeParse(data);
-    if (parsed.success) out.push({ id: row.id, override: parsed.data });
-    else ctx.runtime.warn(`stored price override ${row.id} is invalid and ignored: ${formatIssues(parsed.error)}`);
-  }
-  return out;
-}
-
-/** The config file's `pricing.overrides` (app.ts already refused to start when they are invalid). */
-function configPriceOverrides(ctx: AdminContext): PriceOverride[] {
-  const parsed = priceOverridesSchema.safeParse(ctx.runtime.config.priceOverrides);
-  if (parsed.success) return parsed.data;
-  ctx.runtime.warn(`pricing.overrides in the config file are invalid and ignored: ${formatIssues(parsed.error)}`);
-  return [];
-}
-
-function overrideRow(ctx: AdminContext, override: PriceOverride, now: number) {
-  return {
-    id: `price_${uuidv7(ctx.runtime.clock).replaceAll("-", "")}`,
-    provider: override.provider ?? null,
-    model: override.model,
-    data: JSON.stringify(override),
-    created_at: now,
-    updated_at: now,
-  };
-}
-
 const RefreshSchema = z
   .strictObject({
     url: z
@@ -202,7 +139,7 @@ function serialized(): <T>(task: () => Promise<T>) => Promise<T> {
 }
 
 function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`).join("; ");
+  return describeIssues(error.issues);
 }
 
 function invalid(reply: FastifyReply, what: string, error: z.ZodError): FastifyReply {

@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { z } from "zod";
 import { baseUrlEnvName, findPreset, PROVIDER_PRESETS, type ProviderPreset } from "../providers/presets.ts";
 import type { ConfigSource, ProviderConfig, ProviderKey } from "../providers/types.ts";
 import { type ConfigFile, ConfigFileSchema, type ProviderEntry } from "./schema.ts";
+import { describeIssues } from "./zod-issues.ts";
 
 export interface Timeouts {
   /** TCP/TLS connect. */
@@ -94,12 +94,10 @@ async function readConfigFile(path: string, env: NodeJS.ProcessEnv): Promise<Con
     );
   }
   const parsed = ConfigFileSchema.safeParse(interpolateEnv(raw ?? {}, env, path));
-  if (!parsed.success) throw new ConfigError(`Config file ${path} is invalid:\n${formatIssues(parsed.error.issues)}`);
+  if (!parsed.success) {
+    throw new ConfigError(`Config file ${path} is invalid:\n  - ${describeIssues(parsed.error.issues, "\n  - ")}`);
+  }
   return parsed.data;
-}
-
-function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((i) => `  - ${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`).join("\n");
 }
 
 /** Replaces `${VAR}` in every string of the config with the environment's value, so secrets stay out of files. */

@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { KeyTestResult } from "../../src/admin/providers-routes.ts";
+import type { KeyTestResult } from "../../src/providers/key-test.ts";
 import {
   assertNoSecretIn,
   type ErrorBody,

@@ -151,7 +151,7 @@ export async function ensureClisInstalled(): Promise<string> {
   const installDir = cliInstallDir();
   if (!(await isInstalled(installDir))) {
     await mkdir(join(installDir, ".."), { recursive: true });
-    // A folder without the marker is a leftover of an interrupted install from before the staging scheme.
+    // An incomplete folder (no marker, e.g. changed by hand) would make the final rename fail.
     await rm(installDir, { recursive: true, force: true });
     await install(installDir);
   }
@@ -164,6 +164,9 @@ export async function ensureClisInstalled(): Promise<string> {
  */
 export async function prepareClis(): Promise<CliAvailability> {
   if (process.env[OPT_OUT_ENV] === "0") return { kind: "skip", reason: `${OPT_OUT_ENV}=0` };
+  // A bin folder provided from outside (e.g. a CI image with the CLIs preinstalled) is used as is.
+  const preset = process.env[CLI_DIR_ENV];
+  if (preset) return { kind: "ready", binDir: preset };
   try {
     return { kind: "ready", binDir: await ensureClisInstalled() };
   } catch (err) {
@@ -190,11 +193,7 @@ export function publishAvailability(availability: CliAvailability): void {
  * setup) the same preparation done in-process.
  */
 export async function cliAvailability(): Promise<CliAvailability> {
-  const binDir = process.env[CLI_DIR_ENV];
-  if (binDir) return { kind: "ready", binDir };
   const reason = process.env[SKIP_ENV];
   if (reason) return { kind: "skip", reason };
-  const availability = await prepareClis();
-  publishAvailability(availability);
-  return availability;
+  return prepareClis();
 }

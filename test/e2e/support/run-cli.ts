@@ -18,6 +18,9 @@ export interface CliRun {
   durationMs: number;
 }
 
+/** How long output may keep arriving after the CLI itself has exited. */
+const DRAIN_MS = 2000;
+
 /** Kills the whole process group: the CLIs start shells and helper processes that must not outlive the test. */
 function killGroup(pid: number | undefined): void {
   if (pid === undefined) return;
@@ -45,7 +48,7 @@ export function runCli(options: CliRunOptions): Promise<CliRun> {
     let stdout = "";
     let stderr = "";
     let timedOut = false;
-    let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    let exit: { code: number | null; signal: NodeJS.Signals | null; durationMs: number } | null = null;
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
     });
@@ -56,8 +59,10 @@ export function runCli(options: CliRunOptions): Promise<CliRun> {
       timedOut = true;
       killGroup(child.pid);
     }, options.timeoutMs);
+    let drainTimer: NodeJS.Timeout | undefined;
     const finish = () => {
       clearTimeout(timer);
+      clearTimeout(drainTimer);
       resolve({
         commandLine: commandLine.join(" "),
         exitCode: exit?.code ?? null,
@@ -65,7 +70,7 @@ export function runCli(options: CliRunOptions): Promise<CliRun> {
         stdout,
         stderr,
         timedOut,
-        durationMs: Math.round(performance.now() - started),
+        durationMs: exit?.durationMs ?? Math.round(performance.now() - started),
       });
     };
     child.on("error", (err) => {
@@ -73,9 +78,14 @@ export function runCli(options: CliRunOptions): Promise<CliRun> {
       reject(err);
     });
     child.on("exit", (code, signal) => {
-      exit = { code, signal };
-      // Leftover children would hold stdout open and keep `close` from firing.
+      exit = { code, signal, durationMs: Math.round(performance.now() - started) };
       killGroup(child.pid);
+      // A helper that left the process group (Gemini CLI runs shell commands in their own group) could hold the
+      // pipes open forever; give the output a moment to drain, then stop waiting for it.
+      drainTimer = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, DRAIN_MS);
     });
     child.on("close", finish);
   });

@@ -42,21 +42,31 @@ export interface E2eStack {
 }
 
 export async function startStack(): Promise<E2eStack> {
-  const mock = await startMockUpstream();
-  const target = await startTarget(mock.url);
-  const proxy = await startTrapProxy();
-  const sandbox = await createSandbox(proxy.url);
-  return {
-    mock,
-    baseUrls: target.baseUrls,
-    logs: target.logs,
-    proxy,
-    sandbox,
-    close: async () => {
-      await target.close();
-      await mock.close();
-      await proxy.close();
-      await sandbox.cleanup();
-    },
+  // Closed in reverse order. On a failed start whatever did start is closed, so no server keeps the process alive.
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    const errors: unknown[] = [];
+    for (const closer of closers.splice(0).reverse()) {
+      try {
+        await closer();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length > 0) throw errors[0];
   };
+  try {
+    const proxy = await startTrapProxy();
+    closers.push(() => proxy.close());
+    const sandbox = await createSandbox(proxy.url);
+    closers.push(() => sandbox.cleanup());
+    const mock = await startMockUpstream();
+    closers.push(() => mock.close());
+    const target = await startTarget(mock.url);
+    closers.push(() => target.close());
+    return { mock, baseUrls: target.baseUrls, logs: target.logs, proxy, sandbox, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

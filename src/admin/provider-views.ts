@@ -1,0 +1,76 @@
+import { findPreset } from "../providers/presets.ts";
+import { type KeyInfo, keyFingerprint, type StoredProvider } from "../providers/provider-store.ts";
+import type { ConfigSource, ProviderConfig } from "../providers/types.ts";
+
+/** How `/api/providers` shows providers and keys: never a secret, only key ids, labels and fingerprints. */
+
+export interface KeyView {
+  id: string;
+  label: string | null;
+  fingerprint: string;
+  source: ConfigSource;
+  disabled: boolean;
+}
+
+export interface ProviderView {
+  name: string;
+  kind: ProviderConfig["kind"];
+  baseUrl: string;
+  dialects: ProviderConfig["dialects"];
+  models: readonly string[];
+  source: ConfigSource;
+  preset: string | null;
+  pricingId: string | null;
+  keyOptional: boolean;
+  headers: string[];
+  keys: KeyView[];
+  /** Where the env/config provider of the same name comes from, which this API provider overrides. */
+  overrides?: ConfigSource;
+  createdAt?: number;
+  updatedAt?: number;
+}
+
+/** Where the view looks up an API provider's stored row and the env/config provider it shadows (ApiProviders). */
+export interface ProviderOrigins {
+  stored(name: string): StoredProvider | undefined;
+  configured(name: string): ProviderConfig | undefined;
+}
+
+/** A live provider as the API shows it. */
+export function providerView(p: ProviderConfig, origins: ProviderOrigins): ProviderView {
+  const stored = p.source === "api" ? origins.stored(p.name) : undefined;
+  // The live config holds only enabled keys; a stored provider's disabled keys are shown from its row.
+  const inherited = stored ? p.keys.filter((k) => k.source !== "api") : p.keys;
+  const keys: KeyView[] = [
+    ...(stored?.keys ?? []).map(storedKeyView),
+    ...inherited.map((k) => ({
+      id: k.id,
+      label: k.label,
+      fingerprint: keyFingerprint(k.secret),
+      source: k.source,
+      disabled: false,
+    })),
+  ];
+  const shadowed = p.source === "api" ? origins.configured(p.name) : undefined;
+  return {
+    name: p.name,
+    kind: p.kind,
+    baseUrl: p.baseUrl,
+    dialects: p.dialects,
+    models: p.models,
+    source: p.source,
+    preset: stored ? (stored.settings.preset ?? null) : findPreset(p.name) ? p.name : null,
+    pricingId: p.pricingId,
+    keyOptional: p.keyOptional,
+    // Header values may carry credentials: names only.
+    headers: Object.keys(p.headers),
+    keys,
+    ...(shadowed ? { overrides: shadowed.source } : {}),
+    ...(stored ? { createdAt: stored.createdAt, updatedAt: stored.updatedAt } : {}),
+  };
+}
+
+/** A key stored through the API. */
+export function storedKeyView(k: KeyInfo): KeyView {
+  return { id: k.id, label: k.label, fingerprint: k.fingerprint, source: "api", disabled: k.disabled };
+}

@@ -6,7 +6,9 @@ import { VERSION } from "../version.ts";
 
 /** `HEAD /` (Claude Code's connectivity probe), `/health` (liveness) and `/ready` (database reachable). */
 export function registerHealthRoutes(app: FastifyInstance, rt: GatewayRuntime, database: Database): void {
-  app.head("/", (_req, reply) => reply.code(200).send());
+  // Connectivity probes: Claude Code sends `HEAD /` (or HEAD of its base URL, which may carry a dialect prefix).
+  for (const path of ["/", "/anthropic", "/openai", "/genai", "/cursor"])
+    app.head(path, (_req, reply) => reply.code(200).send());
   app.get("/health", () => ({ status: "ok", version: VERSION }));
   app.get("/ready", async (_req, reply) => {
     try {

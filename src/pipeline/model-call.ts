@@ -29,7 +29,8 @@ export function handleModelCall(
 ): Promise<void> {
   reply.hijack();
   const res = reply.raw;
-  const raw = req.body as Buffer;
+  // No content-type (or an empty body) leaves Fastify's body unset: treat it as empty, which ingress rejects.
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const state = newCallState(rt, spec, req);
   let parsed: ParsedCall;
   let resolution: Resolution;

@@ -170,6 +170,15 @@ describe("bad input and upstream faults", () => {
     });
   }
 
+  it("a body without content-type, or an empty one, is a 400 (not a crash)", async () => {
+    const noType = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", body: new Uint8Array(0) });
+    assert.equal(noType.status, 400);
+    const empty = await post("/anthropic/v1/messages", "", anthropic.headers);
+    assert.equal(empty.status, 400);
+    anthropic.errorType(empty.json);
+    assert.equal(mock.requests.length, 0);
+  });
+
   it("wrong JSON types are rejected before the upstream", async () => {
     const r = await post("/anthropic/v1/messages", JSON.stringify({ model: 42, messages: [] }), anthropic.headers);
     assert.equal(r.status, 400);

@@ -143,6 +143,7 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
     summary.workloads.push(result);
     const report = (arm: string) => (message: string) => progress(`${workload.name} ${arm}: ${message}`);
     const directTarget = targetFor(mock.url, workload.directPath, workload);
+    const gatewayTarget = gateway ? targetFor(gateway.url, workload.gatewayPath, workload) : undefined;
 
     // Saturation: as many requests per second as the arm can answer.
     const direct: ArmResult = await guarded(() =>
@@ -151,8 +152,7 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
     result.direct = armSummary(direct);
     failures.push(...armFailures(workload.name, "direct", direct));
 
-    if (gateway) {
-      const gatewayTarget = targetFor(gateway.url, workload.gatewayPath, workload);
+    if (gateway && gatewayTarget) {
       const viaGateway = await guarded(() =>
         measureArm(gatewayTarget, plan, gatewayAndMock, clockTicks, report("gateway")),
       );
@@ -176,8 +176,7 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
       );
       fixed.direct = fixedRateArmSummary(directFixed);
       failures.push(...armFailures(workload.name, "direct (fixed rate)", directFixed));
-      if (gateway) {
-        const gatewayTarget = targetFor(gateway.url, workload.gatewayPath, workload);
+      if (gateway && gatewayTarget) {
         const gatewayFixed = await guarded(() =>
           measureFixedRateArm(gatewayTarget, fixedPlan, gatewayAndMock, clockTicks, report("gateway")),
         );

@@ -23,7 +23,10 @@ export interface Workload {
   verifyBody: (body: string) => boolean;
   /** Also measure latency at a fixed rate below saturation (--rate), for both arms. */
   fixedRateLatency: boolean;
-  /** Targets from the task brief, checked and printed (not enforced: they depend on the machine). */
+  /**
+   * Targets from the task brief, checked and printed (not enforced: they depend on the machine). Throughput is
+   * judged at saturation, the added p50 at the fixed rate.
+   */
   target?: { minGatewayRequestsPerSecond: number; maxAddedP50Ms: number };
 }
 

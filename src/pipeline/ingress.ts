@@ -1,7 +1,7 @@
 import type { Dialect } from "../dialects/dialect.ts";
 import { GatewayError } from "../errors/catalog.ts";
+import { peekTopLevel, type ValueRange } from "../json/peek.ts";
 import type { Operation } from "../providers/endpoints.ts";
-import { peekTopLevel, type ValueRange } from "./json-peek.ts";
 
 /** A client route: the dialect it speaks and the operation it performs. */
 export interface RouteSpec {

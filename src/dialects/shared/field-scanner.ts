@@ -1,14 +1,13 @@
-const QUOTE = 34;
-const BACKSLASH = 92;
-const COLON = 58;
-const OPEN_BRACE = 123;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACKET = 93;
-const LETTER_U = 117;
-
-function isJsonWhitespace(c: number): boolean {
-  return c === 32 || c === 10 || c === 13 || c === 9;
-}
+import {
+  BACKSLASH,
+  CLOSE_BRACKET,
+  COLON,
+  isJsonWhitespace,
+  LETTER_U,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+} from "../../json/char-codes.ts";
 
 /**
  * One pass over a JSON text that notes, for a fixed set of keys, what their values are (anywhere in the document):

@@ -1,3 +1,5 @@
+import { BACKSLASH, COLON, isJsonWhitespace, LETTER_U, QUOTE } from "../../json/char-codes.ts";
+
 /**
  * Parse-free reads of JSON text, for the metering hot path: a stream meter sees every event, and most events are
  * small text deltas whose only interest to metering is how many characters of model text they carry.
@@ -8,15 +10,6 @@
  * because a closing quote is followed by `,` `}` `]` `:` or whitespace, never by a letter. So for any valid JSON
  * text these functions agree with `JSON.parse`, whatever the key order or nesting; tests compare them.
  */
-
-const QUOTE = 34;
-const BACKSLASH = 92;
-const COLON = 58;
-const LETTER_U = 117;
-
-function isJsonWhitespace(c: number): boolean {
-  return c === 32 || c === 10 || c === 13 || c === 9;
-}
 
 /** Index of the first character of the value of the next `"key":` at or after `from`, or -1. */
 function findValueStart(json: string, quotedKey: string, from: number): number {

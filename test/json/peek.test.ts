@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { GatewayError } from "../../src/errors/catalog.ts";
+import { peekTopLevel } from "../../src/json/peek.ts";
 import { FULL_PARSE_MAX_BYTES, parseModelCall } from "../../src/pipeline/ingress.ts";
-import { peekTopLevel } from "../../src/pipeline/json-peek.ts";
 import { prepareBody } from "../../src/pipeline/prepare-body.ts";
 
 const WANT = new Set(["model", "stream", "metadata"]);

@@ -1,3 +1,14 @@
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  isJsonWhitespace,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+} from "./char-codes.ts";
 /**
  * Reads chosen top-level fields of a JSON object straight from its bytes, without decoding or parsing the rest.
  *
@@ -9,24 +20,11 @@
  * body it accepts but the provider rejects gets the provider's own 400 in the same dialect (passthrough).
  */
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-
 /** Byte range [start, end) of a field's value. */
 export type ValueRange = readonly [start: number, end: number];
 
-function isWhitespace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
 function skipWhitespace(buf: Buffer, i: number): number {
-  while (i < buf.length && isWhitespace(buf[i] as number)) i++;
+  while (i < buf.length && isJsonWhitespace(buf[i] as number)) i++;
   return i;
 }
 
@@ -68,7 +66,7 @@ function skipValue(buf: Buffer, i: number): number {
   const start = i;
   while (i < buf.length) {
     const b = buf[i] as number;
-    if (b === COMMA || b === CLOSE_BRACE || b === CLOSE_BRACKET || isWhitespace(b)) break;
+    if (b === COMMA || b === CLOSE_BRACE || b === CLOSE_BRACKET || isJsonWhitespace(b)) break;
     i++;
   }
   return i > start ? i : -1;

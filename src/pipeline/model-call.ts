@@ -60,9 +60,14 @@ export function handleModelCall(
     return Promise.resolve();
   }
   const body = prepareBody(spec, raw, parsed, resolution.upstreamModel);
-  const url = new URL(
-    upstreamUrl(provider, spec.op, resolution.upstreamModel, upstreamSearch(req.url, spec.dialect), spec.apiVersion),
+  const url = upstreamUrl(
+    provider,
+    spec.op,
+    resolution.upstreamModel,
+    upstreamSearch(req.url, spec.dialect),
+    spec.apiVersion,
   );
+  const origin = originOf(provider.baseUrl);
 
   return new Promise<void>((resolve) => {
     let relay: Relay | null = null;
@@ -108,8 +113,8 @@ export function handleModelCall(
       done();
     });
     exchange.dispatch(rt.upstream, {
-      origin: url.origin,
-      path: url.pathname + url.search,
+      origin,
+      path: url.slice(origin.length),
       method: "POST",
       headers: upstreamRequestHeaders(req.headers, provider.headers, auth),
       body: body.bytes,
@@ -156,6 +161,15 @@ function streamed(dialect: Dialect, stream: boolean, status: number, headers: In
   if (dialect !== "gemini") return true;
   const ct = headers["content-type"];
   return typeof ct === "string" && ct.includes("text/event-stream");
+}
+
+/**
+ * `scheme://host[:port]` of a base URL, cut from the string itself (no URL parse per request); upstream URLs
+ * start with their provider's base URL, so the rest is the path.
+ */
+function originOf(baseUrl: string): string {
+  const slash = baseUrl.indexOf("/", baseUrl.indexOf("://") + 3);
+  return slash < 0 ? baseUrl : baseUrl.slice(0, slash);
 }
 
 /** The client's query string for the upstream: kept (Anthropic `?beta=true`, Gemini `?alt=sse`) minus credentials. */

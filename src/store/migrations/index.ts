@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from "kysely/migration";
 import { initialMigration } from "./0001-initial.ts";
+import { governanceMigration } from "./0002-governance.ts";
 
 /**
  * Every migration, in order, as code (not files found at runtime), so they run the same from src/ and dist/.
@@ -7,6 +8,7 @@ import { initialMigration } from "./0001-initial.ts";
  */
 export const migrations: Readonly<Record<string, Migration>> = {
   "0001_initial": initialMigration,
+  "0002_governance": governanceMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -12,14 +12,13 @@ export const WEEK_MS = 7 * DAY_MS;
 
 /** Wall time for a civil date and time (month 0-based; out-of-range fields roll over like Date.UTC). */
 export function civilMs(year: number, month0: number, day: number, msOfDay = 0): number {
-  const ms = Date.UTC(year, month0, day) + msOfDay;
   if (year >= 0 && year < 100) {
     // Date.UTC maps years 0–99 to 1900–1999; setUTCFullYear does not.
     const d = new Date(0);
     d.setUTCFullYear(year, month0, day);
     return d.getTime() + msOfDay;
   }
-  return ms;
+  return Date.UTC(year, month0, day) + msOfDay;
 }
 
 export function daysInMonth(year: number, month0: number): number {

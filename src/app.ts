@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Agent } from "undici";
 import { registerAdminApi } from "./admin/api.ts";
+import type { GovernanceRouteOptions } from "./admin/governance-routes.ts";
 import { type AdminToken, loadAdminToken } from "./admin/token.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { GatewayConfig } from "./config/load.ts";
@@ -36,6 +37,8 @@ export interface GatewayDeps {
   warn?: (message: string) => void;
   /** PostgreSQL only: schema for every table (tests). */
   databaseSchema?: string;
+  /** Hooks for the governance management routes. */
+  governance?: GovernanceRouteOptions;
 }
 
 /** The one place that wires implementations together (DESIGN.md: the hot path never waits on a database). */
@@ -73,7 +76,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const app = createHttpServer(runtime);
   registerHealthRoutes(app, runtime, database);
   registerClientRoutes(app, runtime);
-  await registerAdminApi(app, { runtime, database, logWriter, prices, adminToken: adminToken.token });
+  await registerAdminApi(app, {
+    runtime,
+    database,
+    logWriter,
+    prices,
+    adminToken: adminToken.token,
+    ...(deps.governance ? { governance: deps.governance } : {}),
+  });
 
   let closing: Promise<void> | null = null;
   return {

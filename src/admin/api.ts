@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { AdminContext } from "./context.ts";
+import { registerGovernanceRoutes } from "./governance-routes.ts";
 import { registerLogRoutes } from "./logs-routes.ts";
 import { registerPricingRoutes } from "./pricing-routes.ts";
 import { registerProviderRoutes } from "./providers-routes.ts";
@@ -52,6 +53,7 @@ export async function registerAdminApi(app: FastifyInstance, ctx: AdminContext):
       registerLogRoutes(api, ctx.database.db, () => ctx.logWriter.flush());
       registerPricingRoutes(api, ctx);
       await registerProviderRoutes(api, ctx);
+      await registerGovernanceRoutes(api, ctx, ctx.governance);
     },
     { prefix: "/api" },
   );

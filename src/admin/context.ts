@@ -2,6 +2,7 @@ import type { PriceBook } from "../metering/pricing/index.ts";
 import type { GatewayRuntime } from "../pipeline/runtime.ts";
 import type { Database } from "../store/database.ts";
 import type { LogWriter } from "../store/log-writer.ts";
+import type { GovernanceRouteOptions } from "./governance-routes.ts";
 
 /** What the management API works with. */
 export interface AdminContext {
@@ -10,4 +11,6 @@ export interface AdminContext {
   logWriter: LogWriter;
   prices: PriceBook;
   adminToken: string;
+  /** Hooks for the governance routes (spend view, change notifications); tests and later issues set them. */
+  governance?: GovernanceRouteOptions;
 }

@@ -108,7 +108,8 @@ export interface RateLimitsTable {
   updated_at: number;
 }
 
-export interface GovernanceTables {
+// A type alias, not an interface: `withTables` wants an index-signature-compatible record.
+export type GovernanceTables = {
   customers: CustomersTable;
   teams: TeamsTable;
   developers: DevelopersTable;
@@ -116,7 +117,7 @@ export interface GovernanceTables {
   budgets: BudgetsTable;
   budget_spend: BudgetSpendTable;
   rate_limits: RateLimitsTable;
-}
+};
 
 export type GovernanceDb = Kysely<TollgateTables & GovernanceTables>;
 

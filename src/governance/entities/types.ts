@@ -98,9 +98,11 @@ export type ScopeType = (typeof SCOPE_TYPES)[number];
 /** Scope types whose `scopeId` names an entity. */
 export type EntityScopeType = "customer" | "team" | "developer" | "key" | "key-provider";
 
-/** Canonical spellings; `1M` and `1Y` are accepted on input and stored as `1mo` and `1y`. */
-export const BUDGET_PERIODS = ["1h", "1d", "1w", "1mo", "1q", "1y", "never"] as const;
-export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+/**
+ * A budget period in canonical spelling (governance/periods.ts): `never`, or a count and a unit such as `1h`, `1d`,
+ * `2w`, `1mo`, `1q`, `1y` (`1M` and `1Y` are accepted on input and stored as `1mo` and `1y`).
+ */
+export type BudgetPeriod = string;
 
 export const BUDGET_MODES = ["calendar", "rolling"] as const;
 export type BudgetMode = (typeof BUDGET_MODES)[number];
@@ -124,14 +126,14 @@ export interface Budget extends Scope {
   mode: BudgetMode;
   /** IANA zone for calendar alignment. */
   timeZone: string;
-  /** Optional reference instant for rolling windows; null: the period module's default. */
+  /** Where rolling window 0 starts (set to the creation time when not given); null in calendar mode. */
   anchorAt: number | null;
   createdAt: number;
   updatedAt: number;
 }
 
-export const RATE_WINDOWS = ["1s", "1m", "1h", "1d"] as const;
-export type RateWindow = (typeof RATE_WINDOWS)[number];
+/** A rate-limit window in canonical spelling (governance/periods.ts): a count and s, m, h or d, e.g. `1m`, `10s`. */
+export type RateWindow = string;
 
 export interface RateLimit extends Scope {
   id: string;

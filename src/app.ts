@@ -7,6 +7,7 @@ import type { GovernanceRouteOptions } from "./admin/governance-routes.ts";
 import { type AdminToken, loadAdminToken } from "./admin/token.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { GatewayConfig } from "./config/load.ts";
+import { loadKeySnapshot } from "./governance/entities/index.ts";
 import { registerClientRoutes } from "./http/client-routes.ts";
 import { registerHealthRoutes } from "./http/health-routes.ts";
 import { createHttpServer } from "./http/server.ts";
@@ -64,6 +65,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const runtime: GatewayRuntime = {
     config,
     registry: new ProviderRegistry(config.providers),
+    governance: await loadKeySnapshot(database.db, { clock }),
     prices,
     logs: logWriter,
     upstream,
@@ -82,7 +84,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     logWriter,
     prices,
     adminToken: adminToken.token,
-    ...(deps.governance ? { governance: deps.governance } : {}),
+    governance: {
+      ...deps.governance,
+      // A change answers only once the data plane sees it: read-your-writes for the admin client.
+      onChange: async (change) => {
+        await deps.governance?.onChange?.(change);
+        runtime.governance = await loadKeySnapshot(database.db, { clock });
+      },
+    },
   });
 
   let closing: Promise<void> | null = null;

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import type { KeyRequirement } from "../governance/authenticate.ts";
 import { baseUrlEnvName, findPreset, PROVIDER_PRESETS, type ProviderPreset } from "../providers/presets.ts";
 import type { ConfigSource, ProviderConfig, ProviderKey } from "../providers/types.ts";
 import { type ConfigFile, ConfigFileSchema, type ProviderEntry } from "./schema.ts";
@@ -30,6 +31,8 @@ export interface GatewayConfig {
   priceOverrides: unknown[];
   priceRefreshUrl: string | null;
   labels: { maxCount: number; maxValueLength: number };
+  /** When requests without a virtual key are accepted (see governance/authenticate.ts). */
+  requireKey: KeyRequirement;
   configPath: string | null;
 }
 
@@ -74,6 +77,7 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
     priceOverrides: file.pricing?.overrides ?? [],
     priceRefreshUrl: file.pricing?.refreshUrl ?? null,
     labels: { ...DEFAULTS.labels, ...file.labels },
+    requireKey: parseRequirement(env.TOLLGATE_REQUIRE_KEY) ?? file.requireKey ?? "auto",
     configPath: configPath ? resolve(configPath) : null,
   };
 }
@@ -221,6 +225,12 @@ export function mergeProviders(...sources: ProviderConfig[][]): ProviderConfig[]
     }
   }
   return [...byName.values()];
+}
+
+function parseRequirement(v: string | undefined): KeyRequirement | undefined {
+  if (v === undefined || v === "") return undefined;
+  if (v === "auto" || v === "always" || v === "never") return v;
+  throw new ConfigError(`TOLLGATE_REQUIRE_KEY must be auto, always or never, got "${v}"`);
 }
 
 function trimSlash(url: string): string {

@@ -46,6 +46,8 @@ export const ConfigFileSchema = z.strictObject({
     .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "provider names are lowercase [a-z0-9_-]"), ProviderEntrySchema)
     .optional(),
   pricing: z.strictObject({ overrides: z.array(z.unknown()).optional(), refreshUrl: z.string().optional() }).optional(),
+  /** auto: keys required once one exists or when not bound to loopback; always; never (anonymous allowed). */
+  requireKey: z.enum(["auto", "always", "never"]).optional(),
   labels: z
     .strictObject({
       maxCount: z.number().int().min(0).max(64).optional(),

@@ -56,6 +56,9 @@ export function newCallState(rt: GatewayRuntime, spec: RouteSpec, req: FastifyRe
     clientIp: req.ip ?? null,
     userAgent: typeof ua === "string" ? ua.slice(0, 300) : null,
     virtualKeyId: null,
+    teamId: null,
+    customerId: null,
+    developerId: null,
   };
   return { record, t0: performance.now(), provider: null, upstreamModel: null };
 }

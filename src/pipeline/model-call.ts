@@ -3,6 +3,9 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { attributeSession } from "../attribution/session.ts";
 import type { Dialect } from "../dialects/dialect.ts";
 import { GatewayError } from "../errors/catalog.ts";
+import { authenticateRequest } from "../governance/authenticate.ts";
+import { forwardableOwnCredential } from "../governance/credential-policy.ts";
+import { checkKeyAccess, type VirtualKeySnapshot } from "../governance/entities/index.ts";
 import { clientCredential, upstreamRequestHeaders } from "../passthrough/headers.ts";
 import { upstreamFailure } from "../passthrough/upstream-errors.ts";
 import { UpstreamExchange } from "../passthrough/upstream-exchange.ts";
@@ -32,14 +35,26 @@ export function handleModelCall(
   // No content-type (or an empty body) leaves Fastify's body unset: treat it as empty, which ingress rejects.
   const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const state = newCallState(rt, spec, req);
+  let key: VirtualKeySnapshot | null;
   let parsed: ParsedCall;
   let resolution: Resolution;
   try {
+    // Who is asking comes first: an unauthenticated request learns nothing about models or bodies.
+    key = authenticateRequest(req.headers, req.url, rt.governance, {
+      requirement: rt.config.requireKey,
+      host: rt.config.host,
+      now: state.record.startedAt,
+    });
+    if (key) attributeKey(state, key);
     parsed = parseModelCall(spec, raw, pathModel);
     state.record.requestedModel = parsed.model;
     state.record.stream = parsed.stream;
     Object.assign(state.record, attributeSession(req.headers, parsed.fields));
     resolution = rt.registry.resolve(parsed.model, spec.dialect);
+    if (key) {
+      const access = checkKeyAccess(key, resolution.provider.name, resolution.upstreamModel);
+      if (!access.ok) throw new GatewayError("TG_FORBIDDEN", access.message);
+    }
   } catch (err) {
     failBeforeUpstream(rt, state, res, err);
     return Promise.resolve();
@@ -49,7 +64,7 @@ export function handleModelCall(
   state.upstreamModel = resolution.upstreamModel;
   state.record.provider = provider.name;
 
-  const auth = upstreamAuth(rt, state, req.headers);
+  const auth = upstreamAuth(rt, state, req.headers, key);
   if (auth === null) {
     failBeforeUpstream(
       rt,
@@ -134,25 +149,43 @@ export async function rejectModelCall(
   failBeforeUpstream(rt, newCallState(rt, spec, req), reply.raw, err);
 }
 
-/** The provider's key (rotating), else the client's own credential, else none for keyless local servers. */
+/**
+ * Upstream credentials: the developer's own credential when their key's policy forwards it; else the provider's
+ * key (rotating); else, anonymously, the client's own credential (bring your own key); else none for keyless local
+ * servers. Null: nothing usable.
+ */
 function upstreamAuth(
   rt: GatewayRuntime,
   state: CallState,
   headers: IncomingHttpHeaders,
+  key: VirtualKeySnapshot | null,
 ): Record<string, string> | null {
   const provider = state.provider;
   if (!provider) return null;
-  const key = rt.registry.nextKey(provider);
-  if (key) {
-    state.record.providerKeyId = key.id;
-    return authHeaders(provider, key.secret);
-  }
   const own = clientCredential(headers);
-  if (own) {
+  const forwarded = key ? forwardableOwnCredential(key.credentialPolicy, own) : null;
+  if (forwarded) {
+    state.record.providerKeyId = "client";
+    return forwarded;
+  }
+  const providerKey = rt.registry.nextKey(provider);
+  if (providerKey) {
+    state.record.providerKeyId = providerKey.id;
+    return authHeaders(provider, providerKey.secret);
+  }
+  if (own && !key) {
     state.record.providerKeyId = "client";
     return own;
   }
   return provider.keyOptional ? {} : null;
+}
+
+/** Spend is attributed to the key and, as they were at request time, its team, customer and developer. */
+function attributeKey(state: CallState, key: VirtualKeySnapshot): void {
+  state.record.virtualKeyId = key.id;
+  state.record.teamId = key.team?.id ?? null;
+  state.record.customerId = key.customer?.id ?? null;
+  state.record.developerId = key.developer?.id ?? null;
 }
 
 /** Relay as a stream? Only successful replies to stream requests; Gemini's non-SSE stream is one JSON array. */

@@ -1,6 +1,7 @@
 import type { Dispatcher } from "undici";
 import type { Clock } from "../clock.ts";
 import type { GatewayConfig } from "../config/load.ts";
+import type { GovernanceSnapshot } from "../governance/entities/index.ts";
 import type { UnpricedModels } from "../metering/unpriced.ts";
 import type { Usage } from "../metering/usage.ts";
 import type { ProviderRegistry } from "../providers/registry.ts";
@@ -29,6 +30,8 @@ export interface Pricer {
 export interface GatewayRuntime {
   readonly config: GatewayConfig;
   registry: ProviderRegistry;
+  /** Virtual keys and their owners, budgets and limits; replaced wholesale when they change. */
+  governance: GovernanceSnapshot;
   readonly prices: Pricer;
   readonly logs: LogSink;
   readonly upstream: Dispatcher;

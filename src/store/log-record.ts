@@ -57,6 +57,10 @@ export interface RequestLogRecord {
   labels: Record<string, string>;
   clientIp: string | null;
   userAgent: string | null;
-  /** Virtual key id once governance lands; null for unauthenticated (open) mode. */
+  /** The virtual key that authenticated the request; null in anonymous mode. */
   virtualKeyId: string | null;
+  /** The key's team, customer and developer when the request was served. */
+  teamId: string | null;
+  customerId: string | null;
+  developerId: string | null;
 }

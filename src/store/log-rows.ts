@@ -39,6 +39,9 @@ export const LOG_COLUMNS = [
   "client_ip",
   "user_agent",
   "virtual_key_id",
+  "team_id",
+  "customer_id",
+  "developer_id",
 ] as const satisfies readonly (keyof RequestLogsTable)[];
 
 /**
@@ -82,6 +85,9 @@ export function pushLogRowValues(record: RequestLogRecord, out: unknown[]): void
     record.clientIp,
     record.userAgent,
     record.virtualKeyId,
+    record.teamId ?? null,
+    record.customerId ?? null,
+    record.developerId ?? null,
   );
 }
 
@@ -139,6 +145,9 @@ export function fromLogRow(row: Selectable<RequestLogsTable>): RequestLogRecord 
     clientIp: row.client_ip,
     userAgent: row.user_agent,
     virtualKeyId: row.virtual_key_id,
+    teamId: row.team_id ?? null,
+    customerId: row.customer_id ?? null,
+    developerId: row.developer_id ?? null,
   };
 }
 

@@ -41,6 +41,9 @@ export interface RequestLogsTable {
   client_ip: string | null;
   user_agent: string | null;
   virtual_key_id: string | null;
+  team_id: string | null;
+  customer_id: string | null;
+  developer_id: string | null;
 }
 
 /** One row per (log, label): lets both backends filter labels with plain indexed SQL. */

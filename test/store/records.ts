@@ -40,6 +40,9 @@ export function makeRecord(overrides: Partial<RequestLogRecord> = {}): RequestLo
     clientIp: null,
     userAgent: null,
     virtualKeyId: null,
+    teamId: null,
+    customerId: null,
+    developerId: null,
     ...overrides,
   };
 }

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from "kysely/migration";
 import { initialMigration } from "./0001-initial.ts";
 import { governanceMigration } from "./0002-governance.ts";
+import { logAttributionMigration } from "./0003-log-attribution.ts";
 
 /**
  * Every migration, in order, as code (not files found at runtime), so they run the same from src/ and dist/.
@@ -9,6 +10,7 @@ import { governanceMigration } from "./0002-governance.ts";
 export const migrations: Readonly<Record<string, Migration>> = {
   "0001_initial": initialMigration,
   "0002_governance": governanceMigration,
+  "0003_log_attribution": logAttributionMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

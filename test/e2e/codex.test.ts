@@ -3,32 +3,11 @@ import { join } from "node:path";
 import test from "node:test";
 import { assertShellRoundTrip, CLI_TIMEOUT_MS, PROMPT } from "./support/assert-turn.ts";
 import { cliAvailability } from "./support/cli-install.ts";
+import { codexConfig } from "./support/codex.ts";
 import { runCli } from "./support/run-cli.ts";
 import { startStack } from "./support/stack.ts";
 
 const clis = await cliAvailability();
-
-/** A custom provider (the built-in `openai` one would try WebSockets); no retries, no plugin sync, no analytics. */
-function codexConfig(baseUrl: string): string {
-  return `model = "gpt-5"
-model_provider = "tollgate"
-check_for_update_on_startup = false
-
-[model_providers.tollgate]
-name = "Tollgate"
-base_url = ${JSON.stringify(baseUrl)}
-env_key = "TOLLGATE_E2E_KEY"
-wire_api = "responses"
-request_max_retries = 0
-stream_max_retries = 0
-
-[features]
-plugins = false
-
-[analytics]
-enabled = false
-`;
-}
 
 test("Codex (codex exec) runs a shell tool round trip through the gateway", {
   skip: clis.kind === "skip" ? clis.reason : false,

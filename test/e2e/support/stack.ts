@@ -14,8 +14,16 @@ export interface ClientBaseUrls {
   gemini: string;
 }
 
+/** A call to the gateway's management API with the admin token. */
+export type AdminCall = (
+  method: string,
+  path: string,
+  body?: unknown,
+) => Promise<{ status: number; body: Record<string, unknown> }>;
+
 interface Target {
   baseUrls: ClientBaseUrls;
+  admin: AdminCall;
   /** The gateway's request log, once the row of each of the first `n` calls is written (a stream's row lands just after its end). */
   logs(n: number): Promise<RequestLogRecord[]>;
   close(): Promise<void>;
@@ -26,6 +34,17 @@ async function startTarget(upstreamUrl: string): Promise<Target> {
   const gateway = await startTestGateway({ upstreamUrl });
   return {
     baseUrls: { anthropic: `${gateway.url}/anthropic`, openai: `${gateway.url}/v1`, gemini: `${gateway.url}/genai` },
+    admin: async (method, path, body) => {
+      const res = await fetch(`${gateway.url}/api${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${gateway.adminToken}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    },
     logs: (n) => gateway.waitForLogs(n),
     close: () => gateway.close(),
   };
@@ -35,6 +54,7 @@ async function startTarget(upstreamUrl: string): Promise<Target> {
 export interface E2eStack {
   mock: MockUpstream;
   baseUrls: ClientBaseUrls;
+  admin: AdminCall;
   logs(n: number): Promise<RequestLogRecord[]>;
   proxy: TrapProxy;
   sandbox: Sandbox;
@@ -64,7 +84,7 @@ export async function startStack(): Promise<E2eStack> {
     closers.push(() => mock.close());
     const target = await startTarget(mock.url);
     closers.push(() => target.close());
-    return { mock, baseUrls: target.baseUrls, logs: target.logs, proxy, sandbox, close };
+    return { mock, baseUrls: target.baseUrls, admin: target.admin, logs: target.logs, proxy, sandbox, close };
   } catch (err) {
     await close();
     throw err;

@@ -7,6 +7,11 @@ import type { GovernanceRouteOptions } from "./admin/governance-routes.ts";
 import { type AdminToken, loadAdminToken } from "./admin/token.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { GatewayConfig } from "./config/load.ts";
+import type { CounterStore } from "./counters/counter-store.ts";
+import { MemoryCounterStore } from "./counters/memory-store.ts";
+import { RedisCounterStore } from "./counters/redis-store.ts";
+import { BudgetGate } from "./governance/budget-gate.ts";
+import { BudgetSeeder } from "./governance/budget-seed.ts";
 import { loadKeySnapshot } from "./governance/entities/index.ts";
 import { registerClientRoutes } from "./http/client-routes.ts";
 import { registerHealthRoutes } from "./http/health-routes.ts";
@@ -62,10 +67,13 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const prices = new PriceBook({ overrides: overrides.data, clock });
 
   const upstream: Agent = createUpstreamAgent(config.timeouts);
+  const counters = await openCounters(config, clock);
+  const budgets = new BudgetGate(counters, prices, clock);
   const runtime: GatewayRuntime = {
     config,
     registry: new ProviderRegistry(config.providers),
     governance: await loadKeySnapshot(database.db, { clock }),
+    budgets,
     prices,
     logs: logWriter,
     upstream,
@@ -73,6 +81,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     warn,
     unpriced: new UnpricedModels(),
   };
+  // Budget counters start from the request log's spend in each budget's current window (restarts forget nothing).
+  const seeder = new BudgetSeeder(database.db, counters, budgets, clock);
+  await seeder.seed(runtime.governance);
   const adminToken = await loadAdminToken(config.adminToken, config.dataDir);
 
   const app = createHttpServer(runtime);
@@ -90,6 +101,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
       onChange: async (change) => {
         await deps.governance?.onChange?.(change);
         runtime.governance = await loadKeySnapshot(database.db, { clock });
+        await seeder.seed(runtime.governance);
       },
     },
   });
@@ -113,12 +125,21 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
         await app.close();
         clearTimeout(timer);
         await logWriter.close();
+        await counters.close();
         await upstream.close();
         await database.close();
       })();
       return closing;
     },
   };
+}
+
+/** In-process counters by default; Redis (atomic Lua scripts) when several gateway processes share them. */
+async function openCounters(config: GatewayConfig, clock: Clock): Promise<CounterStore> {
+  if (!config.redisUrl) return new MemoryCounterStore({ clock });
+  const store = new RedisCounterStore({ url: config.redisUrl, prefix: "tollgate:" });
+  await store.connect();
+  return store;
 }
 
 function onceToStderr(): (message: string) => void {

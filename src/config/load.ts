@@ -23,6 +23,8 @@ export interface GatewayConfig {
   port: number;
   dataDir: string;
   databaseUrl: string | null;
+  /** Shared counters for several gateway processes; in-process counters when null. */
+  redisUrl: string | null;
   adminToken: string | null;
   encryptionKey: string | null;
   maxBodyBytes: number;
@@ -66,6 +68,7 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
     port,
     dataDir: resolve(flags.dataDir ?? env.TOLLGATE_DATA_DIR ?? file.dataDir ?? DEFAULTS.dataDir),
     databaseUrl: env.TOLLGATE_DATABASE_URL || file.databaseUrl || null,
+    redisUrl: env.TOLLGATE_REDIS_URL || file.redisUrl || null,
     adminToken: env.TOLLGATE_ADMIN_TOKEN || file.adminToken || null,
     encryptionKey: env.TOLLGATE_ENCRYPTION_KEY || null,
     maxBodyBytes:

@@ -39,6 +39,7 @@ export const ConfigFileSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
   dataDir: z.string().optional(),
   databaseUrl: z.string().optional(),
+  redisUrl: z.string().optional(),
   adminToken: z.string().min(16, "adminToken must be at least 16 characters").optional(),
   maxBodyBytes: z.number().int().positive().optional(),
   timeouts: TimeoutsSchema.optional(),

@@ -31,6 +31,10 @@ export const ERROR_CATALOG = {
   TG_BODY_TOO_LARGE: { status: 413, kind: "payload_too_large" },
   TG_UNAUTHORIZED: { status: 401, kind: "authentication" },
   TG_FORBIDDEN: { status: 403, kind: "permission" },
+  TG_BUDGET_EXHAUSTED: { status: 402, kind: "budget_exhausted" },
+  TG_UNKNOWN_PRICE: { status: 400, kind: "invalid_request" },
+  /** Redis counters unreachable with the fail-closed policy: budgets cannot be checked, so nothing is admitted. */
+  TG_COUNTERS_UNAVAILABLE: { status: 503, kind: "upstream_unavailable" },
   TG_NOT_FOUND: { status: 404, kind: "not_found" },
   TG_NO_PROVIDER_KEY: { status: 503, kind: "upstream_unavailable" },
   TG_UPSTREAM_UNREACHABLE: { status: 502, kind: "upstream_error" },

@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { FastifyRequest } from "fastify";
 import { detectAgent } from "../attribution/agent.ts";
 import { extractLabels } from "../attribution/labels.ts";
+import type { BudgetHold } from "../governance/budget-gate.ts";
 import type { ProviderConfig } from "../providers/types.ts";
 import { uuidv7 } from "../store/ids.ts";
 import type { RequestLogRecord } from "../store/log-record.ts";
@@ -15,6 +16,8 @@ export interface CallState {
   t0: number;
   provider: ProviderConfig | null;
   upstreamModel: string | null;
+  /** What this request holds on its budgets until it settles. */
+  hold: BudgetHold | null;
 }
 
 export function newCallState(rt: GatewayRuntime, spec: RouteSpec, req: FastifyRequest): CallState {
@@ -60,5 +63,5 @@ export function newCallState(rt: GatewayRuntime, spec: RouteSpec, req: FastifyRe
     customerId: null,
     developerId: null,
   };
-  return { record, t0: performance.now(), provider: null, upstreamModel: null };
+  return { record, t0: performance.now(), provider: null, upstreamModel: null, hold: null };
 }

@@ -24,7 +24,16 @@ export interface ParsedCall {
   raw: Buffer;
 }
 
-const READ_FIELDS: ReadonlySet<string> = new Set(["model", "stream", "stream_options", "metadata"]);
+const READ_FIELDS: ReadonlySet<string> = new Set([
+  "model",
+  "stream",
+  "stream_options",
+  "metadata",
+  "max_tokens",
+  "max_completion_tokens",
+  "max_output_tokens",
+  "generationConfig",
+]);
 
 /**
  * Bodies up to this size are also fully parsed, as strict validation (cheap at this size). Larger ones — late
@@ -93,3 +102,19 @@ export function modelRangeOf(call: ParsedCall): ValueRange | null {
 }
 
 const MODEL_ONLY: ReadonlySet<string> = new Set(["model"]);
+
+/** The client's cap on output tokens, in whichever field its dialect uses; null when it sent none. */
+export function maxOutputTokens(call: ParsedCall): number | null {
+  const f = call.fields;
+  const generation = f.generationConfig;
+  const candidates = [
+    f.max_tokens,
+    f.max_completion_tokens,
+    f.max_output_tokens,
+    typeof generation === "object" && generation !== null
+      ? (generation as { maxOutputTokens?: unknown }).maxOutputTokens
+      : undefined,
+  ];
+  for (const v of candidates) if (typeof v === "number" && Number.isFinite(v) && v > 0) return v;
+  return null;
+}

@@ -12,7 +12,7 @@ import { UpstreamExchange } from "../passthrough/upstream-exchange.ts";
 import { authHeaders, upstreamUrl } from "../providers/endpoints.ts";
 import type { Resolution } from "../providers/registry.ts";
 import { type CallState, newCallState } from "./call-state.ts";
-import { type ParsedCall, parseModelCall, type RouteSpec } from "./ingress.ts";
+import { maxOutputTokens, type ParsedCall, parseModelCall, type RouteSpec } from "./ingress.ts";
 import { prepareBody } from "./prepare-body.ts";
 import { BodyRelay, type Relay } from "./relay-body.ts";
 import { StreamRelay } from "./relay-stream.ts";
@@ -23,7 +23,7 @@ import { failBeforeUpstream, settleClientGone } from "./settle.ts";
  * Handles one model call end to end: ingress → resolve → pick a key → dispatch (passthrough) → relay the
  * response (streamed or whole) while metering it → settle (cost, log row). Resolves when the row is queued.
  */
-export function handleModelCall(
+export async function handleModelCall(
   rt: GatewayRuntime,
   spec: RouteSpec,
   req: FastifyRequest,
@@ -57,7 +57,7 @@ export function handleModelCall(
     }
   } catch (err) {
     failBeforeUpstream(rt, state, res, err);
-    return Promise.resolve();
+    return;
   }
   const { provider } = resolution;
   state.provider = provider;
@@ -72,7 +72,32 @@ export function handleModelCall(
       res,
       new GatewayError("TG_NO_PROVIDER_KEY", `Provider "${provider.name}" has no API key configured.`),
     );
-    return Promise.resolve();
+    return;
+  }
+  // Budgets: reserve an estimate on every budget that applies, atomically, before any money is spent.
+  const budgets = rt.budgets.applicable(rt.governance, key, provider.name, resolution.upstreamModel);
+  if (budgets.length > 0) {
+    try {
+      state.hold = await rt.budgets.admit(budgets, {
+        id: state.record.id,
+        key,
+        provider: provider.name,
+        pricingProvider: provider.pricingId ?? provider.name,
+        model: resolution.upstreamModel,
+        requestBytes: raw.length,
+        maxOutputTokens: maxOutputTokens(parsed),
+      });
+    } catch (err) {
+      failBeforeUpstream(rt, state, res, err);
+      return;
+    }
+    if (res.destroyed && state.hold) {
+      // Gone while we waited for the counters: nothing was spent.
+      void rt.budgets.release(state.hold);
+      state.hold = null;
+      settleClientGone(rt, state, raw.length);
+      return;
+    }
   }
   const body = prepareBody(spec, raw, parsed, resolution.upstreamModel);
   const url = upstreamUrl(

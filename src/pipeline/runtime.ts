@@ -1,6 +1,7 @@
 import type { Dispatcher } from "undici";
 import type { Clock } from "../clock.ts";
 import type { GatewayConfig } from "../config/load.ts";
+import type { BudgetGate } from "../governance/budget-gate.ts";
 import type { GovernanceSnapshot } from "../governance/entities/index.ts";
 import type { UnpricedModels } from "../metering/unpriced.ts";
 import type { Usage } from "../metering/usage.ts";
@@ -32,6 +33,8 @@ export interface GatewayRuntime {
   registry: ProviderRegistry;
   /** Virtual keys and their owners, budgets and limits; replaced wholesale when they change. */
   governance: GovernanceSnapshot;
+  /** Budget admission and settlement over the counter store. */
+  readonly budgets: BudgetGate;
   readonly prices: Pricer;
   readonly logs: LogSink;
   readonly upstream: Dispatcher;

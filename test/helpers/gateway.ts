@@ -29,13 +29,15 @@ export interface TestGatewayOptions {
   clock?: Clock;
   databaseUrl?: string;
   databaseSchema?: string;
+  /** Reuse a data dir (a restart); it is then left in place on close. */
+  dataDir?: string;
 }
 
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
 /** A real gateway on a free port with SQLite in a temp dir (or PostgreSQL in a schema), wired to the mock upstream. */
 export async function startTestGateway(options: TestGatewayOptions): Promise<TestGateway> {
-  const dataDir = await mkdtemp(join(tmpdir(), "tollgate-test-"));
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "tollgate-test-")));
   const env: Record<string, string> = {
     ANTHROPIC_API_KEY: "test-anthropic-key",
     OPENAI_API_KEY: "test-openai-key",
@@ -85,7 +87,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     },
     async close() {
       await gateway.close(1000);
-      await rm(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

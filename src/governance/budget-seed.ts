@@ -1,0 +1,66 @@
+import type { Clock } from "../clock.ts";
+import type { CounterStore } from "../counters/counter-store.ts";
+import type { Db } from "../store/schema.ts";
+import { sumAsText } from "../store/sql-helpers.ts";
+import type { BudgetGate } from "./budget-gate.ts";
+import type { BudgetSnapshot, GovernanceSnapshot } from "./entities/index.ts";
+
+/** Which request_logs column ties a row to a budget's owner. */
+const SCOPE_COLUMN = {
+  key: "virtual_key_id",
+  "key-provider": "virtual_key_id",
+  developer: "developer_id",
+  team: "team_id",
+  customer: "customer_id",
+} as const;
+
+/**
+ * Rebuilds budget counters from the request log for the current window of every budget not seeded yet in this
+ * process: at startup (so a restart never forgets spend) and when budgets appear. Runs off the request path; one
+ * aggregate query per budget.
+ */
+export class BudgetSeeder {
+  readonly #db: Db;
+  readonly #counters: CounterStore;
+  readonly #gate: BudgetGate;
+  readonly #clock: Clock;
+  readonly #seeded = new Set<string>();
+
+  constructor(db: Db, counters: CounterStore, gate: BudgetGate, clock: Clock) {
+    this.#db = db;
+    this.#counters = counters;
+    this.#gate = gate;
+    this.#clock = clock;
+  }
+
+  async seed(snapshot: GovernanceSnapshot): Promise<void> {
+    const now = this.#clock.now();
+    for (const budget of snapshot.budgetsById.values()) {
+      const window = this.#gate.counterKey(budget, now);
+      if (this.#seeded.has(window.key)) continue;
+      const spent = await this.#spent(budget, window.start, window.end);
+      await this.#counters.seed([{ key: window.key, committed: spent, expireAtMs: window.end ?? undefined }]);
+      this.#seeded.add(window.key);
+    }
+  }
+
+  async #spent(budget: BudgetSnapshot, from: number, to: number | null): Promise<number> {
+    let query = this.#db
+      .selectFrom("request_logs")
+      .select(sumAsText("cost_nano_usd").as("spent"))
+      .where("started_at", ">=", from);
+    if (to !== null) query = query.where("started_at", "<", to);
+    if (budget.scopeType in SCOPE_COLUMN) {
+      const column = SCOPE_COLUMN[budget.scopeType as keyof typeof SCOPE_COLUMN];
+      query = query.where(column, "=", budget.scopeId ?? "");
+    }
+    if (budget.provider !== null) query = query.where("provider", "=", budget.provider);
+    if (budget.scopeType === "model" && budget.model !== null) {
+      query = query.where((eb) =>
+        eb.or([eb("served_model", "=", budget.model ?? ""), eb("requested_model", "=", budget.model ?? "")]),
+      );
+    }
+    const row = await query.executeTakeFirst();
+    return Number(row?.spent ?? 0);
+  }
+}

@@ -137,7 +137,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
 /** In-process counters by default; Redis (atomic Lua scripts) when several gateway processes share them. */
 async function openCounters(config: GatewayConfig, clock: Clock): Promise<CounterStore> {
   if (!config.redisUrl) return new MemoryCounterStore({ clock });
-  const store = new RedisCounterStore({ url: config.redisUrl, prefix: "tollgate:" });
+  const store = new RedisCounterStore({ url: config.redisUrl, prefix: config.redisPrefix });
   await store.connect();
   return store;
 }

@@ -25,6 +25,8 @@ export interface GatewayConfig {
   databaseUrl: string | null;
   /** Shared counters for several gateway processes; in-process counters when null. */
   redisUrl: string | null;
+  /** Prefix of every Redis key (several deployments, or test files, can share one Redis). */
+  redisPrefix: string;
   adminToken: string | null;
   encryptionKey: string | null;
   maxBodyBytes: number;
@@ -69,6 +71,7 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
     dataDir: resolve(flags.dataDir ?? env.TOLLGATE_DATA_DIR ?? file.dataDir ?? DEFAULTS.dataDir),
     databaseUrl: env.TOLLGATE_DATABASE_URL || file.databaseUrl || null,
     redisUrl: env.TOLLGATE_REDIS_URL || file.redisUrl || null,
+    redisPrefix: env.TOLLGATE_REDIS_PREFIX || "tollgate:",
     adminToken: env.TOLLGATE_ADMIN_TOKEN || file.adminToken || null,
     encryptionKey: env.TOLLGATE_ENCRYPTION_KEY || null,
     maxBodyBytes:

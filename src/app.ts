@@ -13,6 +13,7 @@ import { RedisCounterStore } from "./counters/redis-store.ts";
 import { BudgetGate } from "./governance/budget-gate.ts";
 import { BudgetSeeder } from "./governance/budget-seed.ts";
 import { loadKeySnapshot } from "./governance/entities/index.ts";
+import { RateGate } from "./governance/rate-gate.ts";
 import { registerClientRoutes } from "./http/client-routes.ts";
 import { registerHealthRoutes } from "./http/health-routes.ts";
 import { createHttpServer } from "./http/server.ts";
@@ -69,11 +70,13 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const upstream: Agent = createUpstreamAgent(config.timeouts);
   const counters = await openCounters(config, clock);
   const budgets = new BudgetGate(counters, prices, clock);
+  const rates = new RateGate(counters);
   const runtime: GatewayRuntime = {
     config,
     registry: new ProviderRegistry(config.providers),
     governance: await loadKeySnapshot(database.db, { clock }),
     budgets,
+    rates,
     prices,
     logs: logWriter,
     upstream,

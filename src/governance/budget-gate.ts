@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.ts";
 import type { CounterStore } from "../counters/counter-store.ts";
-import { isUnavailableError } from "../counters/redis-store.ts";
+import { CountersUnavailableError } from "../counters/errors.ts";
 import { GatewayError } from "../errors/catalog.ts";
 import { estimateInputTokensFromRequestBytes } from "../metering/estimate.ts";
 import { emptyUsage } from "../metering/usage.ts";
@@ -102,7 +102,7 @@ export class BudgetGate {
         ttlMs: HOLD_TTL_MS,
       });
     } catch (err) {
-      if (!isUnavailableError(err)) throw err;
+      if (!(err instanceof CountersUnavailableError)) throw err;
       throw new GatewayError(
         "TG_COUNTERS_UNAVAILABLE",
         "Budget counters are unreachable; the request was not admitted.",

@@ -3,6 +3,7 @@ import type { FastifyRequest } from "fastify";
 import { detectAgent } from "../attribution/agent.ts";
 import { extractLabels } from "../attribution/labels.ts";
 import type { BudgetHold } from "../governance/budget-gate.ts";
+import type { RateTicket } from "../governance/rate-gate.ts";
 import type { ProviderConfig } from "../providers/types.ts";
 import { uuidv7 } from "../store/ids.ts";
 import type { RequestLogRecord } from "../store/log-record.ts";
@@ -18,6 +19,8 @@ export interface CallState {
   upstreamModel: string | null;
   /** What this request holds on its budgets until it settles. */
   hold: BudgetHold | null;
+  /** Concurrency slots and token windows this request holds until it settles. */
+  ticket: RateTicket | null;
 }
 
 export function newCallState(rt: GatewayRuntime, spec: RouteSpec, req: FastifyRequest): CallState {
@@ -63,5 +66,5 @@ export function newCallState(rt: GatewayRuntime, spec: RouteSpec, req: FastifyRe
     customerId: null,
     developerId: null,
   };
-  return { record, t0: performance.now(), provider: null, upstreamModel: null, hold: null };
+  return { record, t0: performance.now(), provider: null, upstreamModel: null, hold: null, ticket: null };
 }

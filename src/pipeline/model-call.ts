@@ -74,7 +74,16 @@ export async function handleModelCall(
     );
     return;
   }
-  // Budgets: reserve an estimate on every budget that applies, atomically, before any money is spent.
+  // Rate limits, then budgets: count the request and reserve an estimate, atomically, before any money is spent.
+  const limits = rt.rates.applicable(rt.governance, key, provider.name, resolution.upstreamModel);
+  if (limits.length > 0) {
+    try {
+      state.ticket = await rt.rates.admit(limits, state.record.id);
+    } catch (err) {
+      failBeforeUpstream(rt, state, res, err);
+      return;
+    }
+  }
   const budgets = rt.budgets.applicable(rt.governance, key, provider.name, resolution.upstreamModel);
   if (budgets.length > 0) {
     try {

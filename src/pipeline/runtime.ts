@@ -3,6 +3,7 @@ import type { Clock } from "../clock.ts";
 import type { GatewayConfig } from "../config/load.ts";
 import type { BudgetGate } from "../governance/budget-gate.ts";
 import type { GovernanceSnapshot } from "../governance/entities/index.ts";
+import type { RateGate } from "../governance/rate-gate.ts";
 import type { UnpricedModels } from "../metering/unpriced.ts";
 import type { Usage } from "../metering/usage.ts";
 import type { ProviderRegistry } from "../providers/registry.ts";
@@ -35,6 +36,8 @@ export interface GatewayRuntime {
   governance: GovernanceSnapshot;
   /** Budget admission and settlement over the counter store. */
   readonly budgets: BudgetGate;
+  /** Request, token and concurrency limits over the counter store. */
+  readonly rates: RateGate;
   readonly prices: Pricer;
   readonly logs: LogSink;
   readonly upstream: Dispatcher;

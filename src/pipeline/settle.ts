@@ -39,13 +39,18 @@ export function applyUsage(
 export function finish(rt: GatewayRuntime, state: CallState): void {
   state.record.latencyMs = Math.round(performance.now() - state.t0);
   rt.logs.write(state.record);
+  const r = state.record;
+  const tokens = r.inputTokens + r.cacheReadTokens + r.cacheWrite5mTokens + r.cacheWrite1hTokens + r.outputTokens;
   const hold = state.hold;
   if (hold) {
     state.hold = null;
-    const r = state.record;
-    const billed = r.inputTokens + r.cacheReadTokens + r.cacheWrite5mTokens + r.cacheWrite1hTokens + r.outputTokens > 0;
     // Nothing billed (refused, failed before the provider answered): free the hold; else commit what it cost.
-    void (billed ? rt.budgets.settle(hold, r.costNanoUsd) : rt.budgets.release(hold));
+    void (tokens > 0 ? rt.budgets.settle(hold, r.costNanoUsd) : rt.budgets.release(hold));
+  }
+  const ticket = state.ticket;
+  if (ticket) {
+    state.ticket = null;
+    void rt.rates.settle(ticket, tokens);
   }
 }
 

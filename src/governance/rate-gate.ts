@@ -1,0 +1,157 @@
+import type { CounterStore, RateItem } from "../counters/counter-store.ts";
+import { CountersUnavailableError } from "../counters/errors.ts";
+import { GatewayError } from "../errors/catalog.ts";
+import { compileNameMatcher, type NameMatcher } from "./entities/globs.ts";
+import type { GovernanceSnapshot, RateLimitSnapshot, VirtualKeySnapshot } from "./entities/index.ts";
+import { parseRateWindow } from "./periods.ts";
+
+/** What a request holds on rate limits until it ends: concurrency leases, and the token windows to charge. */
+export interface RateTicket {
+  id: string;
+  leases: string[];
+  tokenWindows: { key: string; limit: number; windowMs: number }[];
+}
+
+/** A crashed process's concurrency slots free themselves after this long. */
+const LEASE_TTL_MS = 15 * 60_000;
+
+/**
+ * Rate limits on the data plane: requests per window (counted at admission), tokens per window (a request is
+ * refused while the window is already full; its actual tokens are charged when it ends) and concurrent requests
+ * (a lease held until the response ends). Refusals are 429 with `retry-after`. All through the counter store, so
+ * with Redis the limits hold across gateway processes.
+ */
+export class RateGate {
+  readonly #counters: CounterStore;
+  readonly #windows = new Map<string, number>();
+  readonly #modelMatchers = new Map<string, NameMatcher>();
+
+  constructor(counters: CounterStore) {
+    this.#counters = counters;
+  }
+
+  applicable(
+    snapshot: GovernanceSnapshot,
+    key: VirtualKeySnapshot | null,
+    provider: string,
+    model: string,
+  ): RateLimitSnapshot[] {
+    const out: RateLimitSnapshot[] = [];
+    for (const l of key?.rateLimits ?? []) {
+      if (l.scopeType === "key-provider" && l.provider !== provider) continue;
+      out.push(l);
+    }
+    for (const l of snapshot.unscopedRateLimits) {
+      if (l.provider !== null && l.provider !== provider) continue;
+      if (l.scopeType === "model" && l.model !== null && !this.#matcher(l.model).matches(model)) continue;
+      out.push(l);
+    }
+    return out;
+  }
+
+  /** Counts the request against every applicable limit, atomically per kind; throws a 429 GatewayError when over. */
+  async admit(limits: readonly RateLimitSnapshot[], requestId: string): Promise<RateTicket | null> {
+    if (limits.length === 0) return null;
+    const requests: RateItem[] = [];
+    const tokens: RateItem[] = [];
+    const ticket: RateTicket = { id: requestId, leases: [], tokenWindows: [] };
+    for (const l of limits) {
+      if (l.window === null) continue;
+      const windowMs = this.#windowMs(l.window);
+      if (l.maxRequests !== null) requests.push({ key: `rate:${l.id}:req`, limit: l.maxRequests, windowMs, cost: 1 });
+      if (l.maxTokens !== null) {
+        // Cost 0: refused only when the window is already full; the real tokens are charged at the end.
+        tokens.push({ key: `rate:${l.id}:tok`, limit: l.maxTokens, windowMs, cost: 0 });
+        ticket.tokenWindows.push({ key: `rate:${l.id}:tok`, limit: l.maxTokens, windowMs });
+      }
+    }
+    try {
+      for (const [items, what] of [
+        [tokens, "tokens"],
+        [requests, "requests"],
+      ] as const) {
+        if (items.length === 0) continue;
+        const hit = await this.#counters.hit(items);
+        if (!hit.ok) throw rateLimited(limits, hit.key, what, hit.retryAfterMs);
+      }
+      for (const l of limits) {
+        if (l.maxConcurrent === null) continue;
+        const key = `rate:${l.id}:conc`;
+        const lease = await this.#counters.acquire(key, l.maxConcurrent, requestId, LEASE_TTL_MS);
+        if (!lease.ok) {
+          await this.release(ticket);
+          throw rateLimited(limits, key, "concurrent requests", 1000);
+        }
+        ticket.leases.push(key);
+      }
+    } catch (err) {
+      if (!(err instanceof CountersUnavailableError)) throw err;
+      throw new GatewayError(
+        "TG_COUNTERS_UNAVAILABLE",
+        "Rate-limit counters are unreachable; the request was not admitted.",
+      );
+    }
+    return ticket;
+  }
+
+  /** Charges the request's actual tokens and frees its concurrency slots. Never throws. */
+  async settle(ticket: RateTicket, tokens: number): Promise<void> {
+    try {
+      if (tokens > 0 && ticket.tokenWindows.length > 0) {
+        await this.#counters.hit(
+          ticket.tokenWindows.map((w) => ({ ...w, cost: tokens })),
+          { force: true },
+        );
+      }
+    } catch {
+      // Counters unreachable: the window forgets these tokens; the log keeps them.
+    }
+    await this.release(ticket);
+  }
+
+  async release(ticket: RateTicket): Promise<void> {
+    for (const key of ticket.leases.splice(0)) {
+      try {
+        await this.#counters.releaseLease(key, ticket.id);
+      } catch {
+        // The lease expires by itself.
+      }
+    }
+  }
+
+  #windowMs(window: string): number {
+    let ms = this.#windows.get(window);
+    if (ms === undefined) {
+      ms = parseRateWindow(window).lengthMs;
+      this.#windows.set(window, ms);
+    }
+    return ms;
+  }
+
+  #matcher(pattern: string): NameMatcher {
+    let matcher = this.#modelMatchers.get(pattern);
+    if (!matcher) {
+      matcher = compileNameMatcher([pattern]);
+      this.#modelMatchers.set(pattern, matcher);
+    }
+    return matcher;
+  }
+}
+
+function rateLimited(
+  limits: readonly RateLimitSnapshot[],
+  counterKey: string,
+  what: string,
+  retryAfterMs: number,
+): GatewayError {
+  const id = counterKey.split(":")[1];
+  const limit = limits.find((l) => l.id === id);
+  const name = limit?.name ?? `${limit?.scopeType ?? "a"} rate limit`;
+  const owner = limit?.scopeName ? ` of ${limit.scopeType} "${limit.scopeName}"` : "";
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new GatewayError(
+    "TG_RATE_LIMITED",
+    `Rate limit "${name}"${owner} reached (${what}${limit?.window ? ` per ${limit.window}` : ""}). Retry in ${seconds} s.`,
+    { "retry-after": String(seconds) },
+  );
+}

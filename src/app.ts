@@ -17,6 +17,7 @@ import { RateGate } from "./governance/rate-gate.ts";
 import { registerClientRoutes } from "./http/client-routes.ts";
 import { registerHealthRoutes } from "./http/health-routes.ts";
 import { createHttpServer } from "./http/server.ts";
+import { registerUsageRoute } from "./http/usage-route.ts";
 import { PriceBook, priceOverridesSchema } from "./metering/pricing/index.ts";
 import { UnpricedModels } from "./metering/unpriced.ts";
 import { createUpstreamAgent } from "./passthrough/upstream-agent.ts";
@@ -92,6 +93,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const app = createHttpServer(runtime);
   registerHealthRoutes(app, runtime, database);
   registerClientRoutes(app, runtime);
+  registerUsageRoute(app, runtime, database, logWriter);
   await registerAdminApi(app, {
     runtime,
     database,

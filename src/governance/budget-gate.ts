@@ -17,6 +17,15 @@ export interface BudgetHold {
   estimateNanoUsd: number;
 }
 
+export interface BudgetStanding {
+  budget: BudgetSnapshot;
+  windowStart: number;
+  /** null for `never` (prepaid) budgets. */
+  resetsAt: number | null;
+  committedNanoUsd: number;
+  reservedNanoUsd: number;
+}
+
 export interface BudgetRequest {
   id: string;
   key: VirtualKeySnapshot | null;
@@ -160,6 +169,20 @@ export class BudgetGate {
       this.#modelMatchers.set(pattern, matcher);
     }
     return matcher;
+  }
+
+  /** Where each budget stands now: spend committed and held in its current window, and when that window ends. */
+  async standing(budgets: readonly BudgetSnapshot[]): Promise<BudgetStanding[]> {
+    const now = this.#clock.now();
+    const windows = budgets.map((b) => this.counterKey(b, now));
+    const counts = await this.#counters.get(windows.map((w) => w.key));
+    return budgets.map((budget, i) => ({
+      budget,
+      windowStart: windows[i]?.start ?? now,
+      resetsAt: windows[i]?.end ?? null,
+      committedNanoUsd: counts[i]?.committed ?? 0,
+      reservedNanoUsd: counts[i]?.reserved ?? 0,
+    }));
   }
 
   /** The counter of a budget's current window (for seeding and the usage view). */

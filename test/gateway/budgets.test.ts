@@ -97,6 +97,49 @@ describe("budgets on the data plane", () => {
     assert.ok(ok >= 5, `the budget stays usable: ${ok} admitted (each costs ${CALL_COST_NANO} of 10,000,000)`);
   });
 
+  it("GET /tollgate/usage shows the key's budgets and one session's cost to the key holder", async () => {
+    const key = await admin("POST", "/virtual-keys", {
+      name: "status-line",
+      budgets: [{ name: "daily", limitUsd: "1", period: "1d" }],
+    });
+    const secret = String(key.body.secret);
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${gw.url}/anthropic/v1/messages`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "anthropic-version": "2023-06-01",
+          "x-api-key": secret,
+          "x-claude-code-session-id": "sess-status",
+          "x-mock-script": JSON.stringify({ scenario: "text", usage: USAGE }),
+        },
+        body: JSON.stringify({
+          model: "claude-sonnet-4-5",
+          max_tokens: 100,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+      assert.equal(res.status, 200);
+    }
+    const usage = await fetch(`${gw.url}/tollgate/usage?session=sess-status`, {
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    assert.equal(usage.status, 200);
+    const body = (await usage.json()) as {
+      key: { name: string };
+      budgets: { name: string; limitUsd: string; spentUsd: string; remainingUsd: string; resetsAt: string }[];
+      session: { requests: number; costUsd: string };
+    };
+    assert.equal(body.key.name, "status-line");
+    assert.deepEqual(
+      body.budgets.map((b) => [b.name, b.limitUsd, b.spentUsd, b.remainingUsd]),
+      [["daily", "1.000000000", "0.003060000", "0.996940000"]],
+    );
+    assert.ok(Date.parse(body.budgets[0]?.resetsAt ?? "") > Date.now());
+    assert.deepEqual([body.session.requests, body.session.costUsd], [2, "0.003060000"]);
+    assert.equal((await fetch(`${gw.url}/tollgate/usage`)).status, 401);
+  });
+
   it("keeps the spend across a restart (counters rebuilt from the request log)", async () => {
     const key = await admin("POST", "/virtual-keys", {
       name: "restart",

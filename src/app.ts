@@ -14,6 +14,7 @@ import { BudgetGate } from "./governance/budget-gate.ts";
 import { BudgetSeeder } from "./governance/budget-seed.ts";
 import { loadKeySnapshot } from "./governance/entities/index.ts";
 import { RateGate } from "./governance/rate-gate.ts";
+import { SessionGate } from "./governance/session-gate.ts";
 import { registerClientRoutes } from "./http/client-routes.ts";
 import { registerHealthRoutes } from "./http/health-routes.ts";
 import { createHttpServer } from "./http/server.ts";
@@ -72,12 +73,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const counters = await openCounters(config, clock);
   const budgets = new BudgetGate(counters, prices, clock);
   const rates = new RateGate(counters);
+  const sessions = new SessionGate(counters, clock);
   const runtime: GatewayRuntime = {
     config,
     registry: new ProviderRegistry(config.providers),
     governance: await loadKeySnapshot(database.db, { clock }),
     budgets,
     rates,
+    sessions,
     prices,
     logs: logWriter,
     upstream,

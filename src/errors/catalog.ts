@@ -33,6 +33,7 @@ export const ERROR_CATALOG = {
   TG_FORBIDDEN: { status: 403, kind: "permission" },
   TG_BUDGET_EXHAUSTED: { status: 402, kind: "budget_exhausted" },
   TG_RATE_LIMITED: { status: 429, kind: "rate_limited" },
+  TG_SESSION_CAP: { status: 429, kind: "rate_limited" },
   TG_UNKNOWN_PRICE: { status: 400, kind: "invalid_request" },
   /** Redis counters unreachable with the fail-closed policy: budgets cannot be checked, so nothing is admitted. */
   TG_COUNTERS_UNAVAILABLE: { status: 503, kind: "upstream_unavailable" },

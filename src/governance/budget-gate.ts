@@ -147,19 +147,24 @@ export class BudgetGate {
     }
   }
 
-  #estimate(request: BudgetRequest): number {
+  /** The estimate admission reserves: input from the body size, output up to max_tokens (≤ 1,024); null if unpriced. */
+  estimateCost(request: BudgetRequest): number | null {
     const usage = emptyUsage();
     usage.input = estimateInputTokensFromRequestBytes(request.requestBytes);
     usage.output = Math.min(request.maxOutputTokens ?? TYPICAL_OUTPUT_TOKENS, TYPICAL_OUTPUT_TOKENS);
-    const quote = this.#prices.cost(request.pricingProvider, request.model, usage);
-    if (quote.costNanoUsd === null) {
+    return this.#prices.cost(request.pricingProvider, request.model, usage).costNanoUsd;
+  }
+
+  #estimate(request: BudgetRequest): number {
+    const cost = this.estimateCost(request);
+    if (cost === null) {
       throw new GatewayError(
         "TG_UNKNOWN_PRICE",
         `Model "${request.model}" on provider "${request.provider}" has no known price, and this request counts against a budget. ` +
           "Add a price override (POST /api/pricing/overrides or pricing.overrides in the config file).",
       );
     }
-    return quote.costNanoUsd;
+    return cost;
   }
 
   #modelMatcher(pattern: string): NameMatcher {

@@ -4,6 +4,7 @@ import { detectAgent } from "../attribution/agent.ts";
 import { extractLabels } from "../attribution/labels.ts";
 import type { BudgetHold } from "../governance/budget-gate.ts";
 import type { RateTicket } from "../governance/rate-gate.ts";
+import type { SessionHold } from "../governance/session-gate.ts";
 import type { ProviderConfig } from "../providers/types.ts";
 import { uuidv7 } from "../store/ids.ts";
 import type { RequestLogRecord } from "../store/log-record.ts";
@@ -21,6 +22,8 @@ export interface CallState {
   hold: BudgetHold | null;
   /** Concurrency slots and token windows this request holds until it settles. */
   ticket: RateTicket | null;
+  /** The session spend cap's hold. */
+  sessionHold: SessionHold | null;
 }
 
 export function newCallState(rt: GatewayRuntime, spec: RouteSpec, req: FastifyRequest): CallState {
@@ -66,5 +69,13 @@ export function newCallState(rt: GatewayRuntime, spec: RouteSpec, req: FastifyRe
     customerId: null,
     developerId: null,
   };
-  return { record, t0: performance.now(), provider: null, upstreamModel: null, hold: null, ticket: null };
+  return {
+    record,
+    t0: performance.now(),
+    provider: null,
+    upstreamModel: null,
+    hold: null,
+    ticket: null,
+    sessionHold: null,
+  };
 }

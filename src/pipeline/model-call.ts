@@ -11,6 +11,7 @@ import { upstreamFailure } from "../passthrough/upstream-errors.ts";
 import { UpstreamExchange } from "../passthrough/upstream-exchange.ts";
 import { authHeaders, upstreamUrl } from "../providers/endpoints.ts";
 import type { Resolution } from "../providers/registry.ts";
+import { admit } from "./admission.ts";
 import { type CallState, newCallState } from "./call-state.ts";
 import { maxOutputTokens, type ParsedCall, parseModelCall, type RouteSpec } from "./ingress.ts";
 import { prepareBody } from "./prepare-body.ts";
@@ -74,39 +75,22 @@ export async function handleModelCall(
     );
     return;
   }
-  // Rate limits, then budgets: count the request and reserve an estimate, atomically, before any money is spent.
-  const limits = rt.rates.applicable(rt.governance, key, provider.name, resolution.upstreamModel);
-  if (limits.length > 0) {
-    try {
-      state.ticket = await rt.rates.admit(limits, state.record.id);
-    } catch (err) {
-      failBeforeUpstream(rt, state, res, err);
-      return;
-    }
+  try {
+    await admit(rt, state, key, raw, {
+      provider: provider.name,
+      pricingProvider: provider.pricingId ?? provider.name,
+      model: resolution.upstreamModel,
+      requestBytes: raw.length,
+      maxOutputTokens: maxOutputTokens(parsed),
+    });
+  } catch (err) {
+    failBeforeUpstream(rt, state, res, err);
+    return;
   }
-  const budgets = rt.budgets.applicable(rt.governance, key, provider.name, resolution.upstreamModel);
-  if (budgets.length > 0) {
-    try {
-      state.hold = await rt.budgets.admit(budgets, {
-        id: state.record.id,
-        key,
-        provider: provider.name,
-        pricingProvider: provider.pricingId ?? provider.name,
-        model: resolution.upstreamModel,
-        requestBytes: raw.length,
-        maxOutputTokens: maxOutputTokens(parsed),
-      });
-    } catch (err) {
-      failBeforeUpstream(rt, state, res, err);
-      return;
-    }
-    if (res.destroyed && state.hold) {
-      // Gone while we waited for the counters: nothing was spent.
-      void rt.budgets.release(state.hold);
-      state.hold = null;
-      settleClientGone(rt, state, raw.length);
-      return;
-    }
+  if (res.destroyed) {
+    // Gone while admission waited for the counters: nothing was spent (settlement frees the holds).
+    settleClientGone(rt, state, 0);
+    return;
   }
   const body = prepareBody(spec, raw, parsed, resolution.upstreamModel);
   const url = upstreamUrl(

@@ -4,6 +4,7 @@ import type { GatewayConfig } from "../config/load.ts";
 import type { BudgetGate } from "../governance/budget-gate.ts";
 import type { GovernanceSnapshot } from "../governance/entities/index.ts";
 import type { RateGate } from "../governance/rate-gate.ts";
+import type { SessionGate } from "../governance/session-gate.ts";
 import type { UnpricedModels } from "../metering/unpriced.ts";
 import type { Usage } from "../metering/usage.ts";
 import type { ProviderRegistry } from "../providers/registry.ts";
@@ -38,6 +39,8 @@ export interface GatewayRuntime {
   readonly budgets: BudgetGate;
   /** Request, token and concurrency limits over the counter store. */
   readonly rates: RateGate;
+  /** Per-session caps and the loop guard. */
+  readonly sessions: SessionGate;
   readonly prices: Pricer;
   readonly logs: LogSink;
   readonly upstream: Dispatcher;

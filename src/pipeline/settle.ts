@@ -47,6 +47,11 @@ export function finish(rt: GatewayRuntime, state: CallState): void {
     // Nothing billed (refused, failed before the provider answered): free the hold; else commit what it cost.
     void (tokens > 0 ? rt.budgets.settle(hold, r.costNanoUsd) : rt.budgets.release(hold));
   }
+  const sessionHold = state.sessionHold;
+  if (sessionHold) {
+    state.sessionHold = null;
+    void rt.sessions.settle(sessionHold, r.costNanoUsd, tokens > 0);
+  }
   const ticket = state.ticket;
   if (ticket) {
     state.ticket = null;

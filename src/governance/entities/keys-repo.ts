@@ -85,6 +85,7 @@ export async function createKey(ctx: RepoContext, input: KeyCreate): Promise<Cre
     provider_settings: JSON.stringify(input.providerSettings ?? {}),
     labels: JSON.stringify(input.labels ?? {}),
     credential_policy: input.credentialPolicy ?? "deny",
+    session_caps: input.sessionCaps ? JSON.stringify(input.sessionCaps) : null,
     created_at: now,
     updated_at: now,
   };
@@ -177,6 +178,9 @@ export async function updateKey(ctx: RepoContext, id: string, patch: KeyPatch): 
     ...(patch.providerSettings === undefined ? {} : { provider_settings: JSON.stringify(patch.providerSettings) }),
     ...(patch.labels === undefined ? {} : { labels: JSON.stringify(patch.labels) }),
     ...(patch.credentialPolicy === undefined ? {} : { credential_policy: patch.credentialPolicy }),
+    ...(patch.sessionCaps === undefined
+      ? {}
+      : { session_caps: patch.sessionCaps === null ? null : JSON.stringify(patch.sessionCaps) }),
     updated_at: ctx.clock.now(),
   };
   await guardConstraints(() => ctx.db.updateTable("virtual_keys").set(changes).where("id", "=", id).execute(), {

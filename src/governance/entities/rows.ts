@@ -23,6 +23,7 @@ import {
   type RateLimit,
   SCOPE_TYPES,
   type ScopeType,
+  type SessionCaps,
   type Team,
   type VirtualKey,
 } from "./types.ts";
@@ -165,6 +166,7 @@ export function virtualKeyFromRow(row: Selectable<VirtualKeysTable>, now: number
       row.id,
       "credential_policy",
     ),
+    sessionCaps: sessionCapsOf(row.session_caps ?? null),
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),
   };
@@ -220,4 +222,22 @@ export function rateLimitFromRow(row: Selectable<RateLimitsTable>): RateLimit {
 /** JSON text for a nullable list column. */
 export function listText(list: readonly string[] | null): string | null {
   return list === null ? null : JSON.stringify(list);
+}
+
+/** Stored session caps (written by this code from validated input); anything unreadable means no caps. */
+function sessionCapsOf(text: string | null): SessionCaps | null {
+  if (text === null) return null;
+  try {
+    const v = JSON.parse(text) as Partial<SessionCaps>;
+    return {
+      maxNanoUsd: typeof v.maxNanoUsd === "number" ? v.maxNanoUsd : null,
+      maxRequests: typeof v.maxRequests === "number" ? v.maxRequests : null,
+      loopGuard:
+        v.loopGuard && typeof v.loopGuard.repeats === "number" && typeof v.loopGuard.window === "string"
+          ? { repeats: v.loopGuard.repeats, window: v.loopGuard.window }
+          : null,
+    };
+  } catch {
+    return null;
+  }
 }

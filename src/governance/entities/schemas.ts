@@ -353,6 +353,32 @@ const KeyRateLimitSchema = z
 
 // ---------- virtual keys ----------
 
+/** Per-session caps on a key; `maxUsd` like a budget limit. */
+const SessionCapsSchema = z
+  .strictObject({
+    maxUsd: LimitUsdSchema.optional(),
+    maxRequests: z
+      .number(need("a whole number of requests"))
+      .int("must be a whole number")
+      .positive("must be at least 1")
+      .optional(),
+    loopGuard: z
+      .strictObject({
+        repeats: z
+          .number(need("a whole number of repeats"))
+          .int()
+          .min(2, "must be at least 2")
+          .max(1000, "at most 1000"),
+        window: RateWindowSchema,
+      })
+      .optional(),
+  })
+  .transform((c) => ({
+    maxNanoUsd: c.maxUsd ?? null,
+    maxRequests: c.maxRequests ?? null,
+    loopGuard: c.loopGuard ? { repeats: c.loopGuard.repeats, window: c.loopGuard.window } : null,
+  }));
+
 const KeyFields = {
   name: NameSchema,
   description: DescriptionSchema.optional(),
@@ -366,6 +392,7 @@ const KeyFields = {
   providerSettings: ProviderSettingsSchema.optional(),
   labels: LabelsSchema.optional(),
   credentialPolicy: CredentialPolicySchema.optional(),
+  sessionCaps: SessionCapsSchema.nullable().optional(),
 };
 
 export const OWNER_CONFLICT =

@@ -5,7 +5,16 @@ import { compileNameMatcher, type NameMatcher } from "./globs.ts";
 import { hashVirtualKeySecret, isWellFormedVirtualKey } from "./key-material.ts";
 import { budgetFromRow, developerFromRow, rateLimitFromRow, teamFromRow, virtualKeyFromRow } from "./rows.ts";
 import { type GovernanceDb, governanceDb } from "./tables.ts";
-import type { Budget, CredentialPolicy, Labels, ProviderSetting, RateLimit, ScopeType, VirtualKey } from "./types.ts";
+import type {
+  Budget,
+  CredentialPolicy,
+  Labels,
+  ProviderSetting,
+  RateLimit,
+  ScopeType,
+  SessionCaps,
+  VirtualKey,
+} from "./types.ts";
 
 /**
  * Everything the data plane needs about keys, budgets and rate limits, loaded in one go and held in memory: a
@@ -52,6 +61,7 @@ export interface VirtualKeySnapshot {
   providerSettings: Readonly<Record<string, ProviderSetting>>;
   labels: Readonly<Labels>;
   credentialPolicy: CredentialPolicy;
+  sessionCaps: SessionCaps | null;
   access: KeyAccess;
   /**
    * Budgets on the key, on its providers (`key-provider`: apply when `provider` is the request's), its developer,
@@ -193,6 +203,7 @@ export async function loadKeySnapshot(
       providerSettings: key.providerSettings,
       labels: key.labels,
       credentialPolicy: key.credentialPolicy,
+      sessionCaps: key.sessionCaps,
       access: {
         providers: key.allowedProviders === null ? null : matcherFor(key.allowedProviders),
         models: key.allowedModels === null ? null : matcherFor(key.allowedModels),

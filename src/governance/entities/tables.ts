@@ -63,6 +63,8 @@ export interface VirtualKeysTable {
   provider_settings: string;
   labels: string;
   credential_policy: string;
+  /** JSON SessionCaps, or null. */
+  session_caps: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -73,8 +73,20 @@ export interface VirtualKey {
   providerSettings: Record<string, ProviderSetting>;
   labels: Labels;
   credentialPolicy: CredentialPolicy;
+  /** Caps per agent session (runaway agents); null: none. */
+  sessionCaps: SessionCaps | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * Caps on one agent session of a key: spend, requests, and a loop guard (the same request body seen `repeats` times
+ * within `window` is refused). Stored as JSON on the key.
+ */
+export interface SessionCaps {
+  maxNanoUsd: number | null;
+  maxRequests: number | null;
+  loopGuard: { repeats: number; window: string } | null;
 }
 
 /** What create and rotate return: the only moments the secret exists outside the client. */

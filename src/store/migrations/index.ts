@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from "kysely/migration";
 import { initialMigration } from "./0001-initial.ts";
 import { governanceMigration } from "./0002-governance.ts";
 import { logAttributionMigration } from "./0003-log-attribution.ts";
+import { sessionCapsMigration } from "./0004-session-caps.ts";
 
 /**
  * Every migration, in order, as code (not files found at runtime), so they run the same from src/ and dist/.
@@ -11,6 +12,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0001_initial": initialMigration,
   "0002_governance": governanceMigration,
   "0003_log_attribution": logAttributionMigration,
+  "0004_session_caps": sessionCapsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

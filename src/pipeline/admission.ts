@@ -1,0 +1,29 @@
+import type { BudgetRequest } from "../governance/budget-gate.ts";
+import type { VirtualKeySnapshot } from "../governance/entities/index.ts";
+import type { CallState } from "./call-state.ts";
+import type { GatewayRuntime } from "./runtime.ts";
+
+/**
+ * Admission, before any money is spent: rate limits (count the request, take a concurrency slot), session caps
+ * (requests, loop guard, session spend), then budgets (reserve an estimate on every one that applies, atomically).
+ * The holds go on `state` and are settled by settle.ts when the request ends. Throws the GatewayError that refuses
+ * the request (429, 402, 400, 503); holds taken before the refusal are settled with the refused request's row.
+ * Anonymous requests with no global budget or limit pass through without touching a counter.
+ */
+export async function admit(
+  rt: GatewayRuntime,
+  state: CallState,
+  key: VirtualKeySnapshot | null,
+  body: Buffer,
+  request: Omit<BudgetRequest, "id" | "key">,
+): Promise<void> {
+  const budgetRequest: BudgetRequest = { ...request, id: state.record.id, key };
+  const limits = rt.rates.applicable(rt.governance, key, request.provider, request.model);
+  if (limits.length > 0) state.ticket = await rt.rates.admit(limits, state.record.id);
+  if (key?.sessionCaps && state.record.sessionId) {
+    const estimate = rt.budgets.estimateCost(budgetRequest) ?? 0;
+    state.sessionHold = await rt.sessions.admit(key, state.record.sessionId, body, state.record.id, estimate);
+  }
+  const budgets = rt.budgets.applicable(rt.governance, key, request.provider, request.model);
+  if (budgets.length > 0) state.hold = await rt.budgets.admit(budgets, budgetRequest);
+}

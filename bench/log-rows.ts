@@ -9,6 +9,10 @@ export interface LogRowGroup {
   ok2xx: number | null;
   /** Rows with output tokens recorded (usage was metered); null when the log has no output_tokens column. */
   withOutputTokens: number | null;
+  /** Rows attributed to a virtual key; null when the log has no virtual_key_id column. */
+  withVirtualKey: number | null;
+  /** The user-agent of a workload that is told apart by it (see Workload.log), else null. */
+  userAgent: string | null;
   /** The workload these rows belong to, or null when none matches. */
   workload: WorkloadName | null;
 }
@@ -25,8 +29,9 @@ export interface LogRowCount {
 const table = "request_logs";
 
 /**
- * Counts the gateway's request log rows per workload. Workloads are told apart by (endpoint, stream), which is
- * unique for the bench's three workloads; each gateway arm runs against its own endpoint or stream flag.
+ * Counts the gateway's request log rows per workload. Workloads are told apart by (endpoint, stream), and those
+ * that share both (small-anthropic and the governed workload) by the user-agent the latter sends: a row with a
+ * workload's `log.userAgent` belongs to that workload only; other rows to the workload without one.
  */
 export function countLogRows(dbPath: string, workloads: readonly Workload[]): LogRowCount {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
@@ -46,16 +51,35 @@ export function countLogRows(dbPath: string, workloads: readonly Workload[]): Lo
     }
     const ok2xx = columns.has("status") ? "SUM(status BETWEEN 200 AND 299)" : "NULL";
     const metered = columns.has("output_tokens") ? "SUM(output_tokens > 0)" : "NULL";
+    const keyed = columns.has("virtual_key_id") ? "SUM(virtual_key_id IS NOT NULL)" : "NULL";
+    const tags = workloads.flatMap((w) => (w.log.userAgent === undefined ? [] : [w.log.userAgent]));
+    const tag =
+      tags.length > 0 && columns.has("user_agent")
+        ? `CASE WHEN user_agent IN (${tags.map(() => "?").join(", ")}) THEN user_agent END`
+        : "NULL";
     const rows = db
       .prepare(
-        `SELECT endpoint, stream, COUNT(*) AS n, ${ok2xx} AS ok, ${metered} AS metered FROM ${table} GROUP BY endpoint, stream`,
+        `SELECT endpoint, stream, ${tag} AS tag, COUNT(*) AS n, ${ok2xx} AS ok, ${metered} AS metered, ${keyed} AS keyed
+         FROM ${table} GROUP BY endpoint, stream, tag`,
       )
-      .all() as Array<{ endpoint: unknown; stream: unknown; n: number; ok: number | null; metered: number | null }>;
+      .all(...(tag === "NULL" ? [] : tags)) as Array<{
+      endpoint: unknown;
+      stream: unknown;
+      tag: string | null;
+      n: number;
+      ok: number | null;
+      metered: number | null;
+      keyed: number | null;
+    }>;
     const byWorkload: Partial<Record<WorkloadName, number>> = {};
     const groups = rows.map((row): LogRowGroup => {
       const endpoint = String(row.endpoint);
       const stream = isTruthy(row.stream);
-      const match = workloads.find((w) => endpoint.endsWith(w.log.endpointSuffix) && w.log.stream === stream);
+      const userAgent = row.tag ?? null;
+      const match = workloads.find(
+        (w) =>
+          endpoint.endsWith(w.log.endpointSuffix) && w.log.stream === stream && (w.log.userAgent ?? null) === userAgent,
+      );
       if (match) byWorkload[match.name] = (byWorkload[match.name] ?? 0) + row.n;
       return {
         endpoint,
@@ -63,6 +87,8 @@ export function countLogRows(dbPath: string, workloads: readonly Workload[]): Lo
         rows: row.n,
         ok2xx: row.ok,
         withOutputTokens: row.metered,
+        withVirtualKey: row.keyed,
+        userAgent,
         workload: match?.name ?? null,
       };
     });

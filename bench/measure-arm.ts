@@ -16,6 +16,11 @@ export interface FixedRatePlan {
   durationSeconds: number;
 }
 
+/** Several arms measured in turns; `durationSeconds` is each arm's measured time, split over `rounds`. */
+export interface InterleavedPlan extends ArmPlan {
+  rounds: number;
+}
+
 export interface WatchedProcess {
   name: string;
   pid: number;
@@ -31,6 +36,8 @@ export interface ArmResult {
   totalResponses: number;
   totalErrors: number;
   anyStoppedByGuard: boolean;
+  /** measureInterleavedArms only: each round's CPU µs per request, per watched child process (by name). */
+  roundCpuMicrosPerRequest?: Array<Record<string, number>>;
 }
 
 export interface FixedRateArmResult extends ArmResult {
@@ -137,6 +144,65 @@ export async function measureFixedRateArm(
   };
 }
 
+/**
+ * Like `measureArm` for several targets on the same server, but each arm's measured time is split into
+ * `plan.rounds` and the arms take turns, in alternating order (A B, B A, A B …), so a change in the machine's load
+ * during the run (other processes, a neighbour's burst) falls on every arm alike instead of on whichever ran last.
+ * Every arm gets its own probe and warm-up first.
+ */
+export async function measureInterleavedArms(
+  arms: ReadonlyArray<{ name: string; target: LoadTarget }>,
+  plan: InterleavedPlan,
+  watched: readonly WatchedProcess[],
+  clockTicks: number,
+  onProgress: (arm: string, message: string) => void,
+): Promise<ArmResult[]> {
+  const states = [];
+  for (const arm of arms) {
+    const report = (message: string) => onProgress(arm.name, message);
+    report(`probe ${plan.probeRequests} requests`);
+    const probe = await runPhase(arm.target, plan.probeRequests, guardMs(plan.probeRequests / arm.target.connections));
+    let rate = rateOf([probe]);
+    const warmup = plan.warmupSeconds > 0 ? await runFor(arm.target, plan.warmupSeconds, rate, "warm-up", report) : [];
+    if (warmup.length > 0) rate = rateOf(warmup.slice(-1));
+    states.push({
+      arm,
+      report,
+      earlier: [probe, ...warmup],
+      measured: [] as Phase[],
+      rate,
+      cpu: noCpu(),
+      rounds: [] as Array<Record<string, number>>,
+    });
+  }
+  const roundSeconds = plan.durationSeconds / plan.rounds;
+  for (let round = 0; round < plan.rounds; round++) {
+    const order = round % 2 === 0 ? states : [...states].reverse();
+    for (const state of order) {
+      const label = `measure (round ${round + 1} of ${plan.rounds})`;
+      const { phases, cpu } = await withCpu(watched, clockTicks, () =>
+        runFor(state.arm.target, roundSeconds, state.rate, label, state.report),
+      );
+      state.measured.push(...phases);
+      state.cpu = addCpu(state.cpu, cpu);
+      state.rounds.push(cpuPerRequest(cpu, summarizePhases(phases).responses).cpuMicrosPerRequest);
+      if (phases.length > 0) state.rate = rateOf(phases.slice(-1));
+    }
+  }
+  return states.map((state) => {
+    const measured = summarizePhases(state.measured);
+    const all = summarizePhases([...state.earlier, ...state.measured]);
+    return {
+      measured,
+      ...cpuPerRequest(state.cpu, measured.responses),
+      totalResponses: all.responses,
+      totalErrors: all.errors,
+      anyStoppedByGuard: all.stoppedByGuard,
+      roundCpuMicrosPerRequest: state.rounds,
+    };
+  });
+}
+
 interface CpuSpent {
   /** Microseconds per watched child process, by name. */
   children: Record<string, number>;
@@ -160,6 +226,16 @@ async function withCpu<T extends Phase>(
     children[p.name] = (((ticksAfter[i] ?? 0) - (ticksBefore[i] ?? 0)) * 1_000_000) / clockTicks;
   });
   return { phases, cpu: { children, self: self.user + self.system } };
+}
+
+function noCpu(): CpuSpent {
+  return { children: {}, self: 0 };
+}
+
+function addCpu(a: CpuSpent, b: CpuSpent): CpuSpent {
+  const children: Record<string, number> = { ...a.children };
+  for (const [name, micros] of Object.entries(b.children)) children[name] = (children[name] ?? 0) + micros;
+  return { children, self: a.self + b.self };
 }
 
 function cpuPerRequest(

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 
-export type WorkloadSelection = "small" | "stream" | "all";
+export type WorkloadSelection = "small" | "stream" | "governed" | "all";
 
 export interface BenchOptions {
   /** Seconds of measured load per arm. */
@@ -16,22 +16,32 @@ export interface BenchOptions {
   skipBuild: boolean;
   /** Measure the mock alone; do not build or start the gateway. */
   directOnly: boolean;
+  /** Measured seconds of each arm of the governed workload (shorter than `durationSeconds` by default). */
+  governedDurationSeconds: number;
+  /** Virtual keys the gateway holds in the governed workload's second process (10 of them made through the API). */
+  keys: number;
 }
 
 export const usage = `Usage: npm run bench -- [options]
-  --duration <s>        measured seconds per arm (default 10)
-  --warmup <s>          warm-up seconds before each measured arm (default 2)
-  --quick               smoke run: --duration 2 --warmup 0.5
-  --workload <name>     small | stream | all (default all)
-  --rate <n>            req/s of the fixed-rate latency phase (small workloads; default 1000, 0 skips it)
-  --json                print only the JSON summary
-  --no-build            do not run tsc before starting the gateway
-  --direct-only         measure the mock upstream alone (no gateway arm)
+  --duration <s>           measured seconds per arm (default 10)
+  --warmup <s>             warm-up seconds before each measured arm (default 2)
+  --quick                  smoke run: --duration 2 --warmup 0.5
+  --workload <name>        small | stream | governed | all (default all)
+  --rate <n>               req/s of the fixed-rate latency phase (small workloads; default 1000, 0 skips it)
+  --governed-duration <s>  measured seconds per arm of the governed workload (default 5, or --duration if shorter)
+  --keys <n>               keys the gateway holds in the governed workload's second process (default 100000)
+  --json                   print only the JSON summary
+  --no-build               do not run tsc before starting the gateway
+  --direct-only            measure the mock upstream alone (no gateway arm)
   --help`;
 
 /** Limits that keep every run bounded even with odd flags. */
 const maxDurationSeconds = 120;
 const maxRatePerSecond = 50_000;
+/** The governed workload makes this many keys through the management API; `--keys` adds the rest in SQLite. */
+export const keysViaApi = 10;
+/** The gateway holds ~6 KB of heap per key (measured: ~790 MiB RSS at 100,000 keys); this keeps it near 2 GB. */
+const maxKeys = 250_000;
 
 export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help" {
   const { values } = parseArgs({
@@ -47,16 +57,19 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
       json: { type: "boolean", default: false },
       "no-build": { type: "boolean", default: false },
       "direct-only": { type: "boolean", default: false },
+      "governed-duration": { type: "string" },
+      keys: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
   if (values.help) return "help";
 
   const workload = values.workload;
-  if (workload !== "small" && workload !== "stream" && workload !== "all") {
-    throw new Error(`--workload must be small, stream or all, not ${JSON.stringify(workload)}`);
+  if (workload !== "small" && workload !== "stream" && workload !== "governed" && workload !== "all") {
+    throw new Error(`--workload must be small, stream, governed or all, not ${JSON.stringify(workload)}`);
   }
   const durationSeconds = seconds("--duration", values.duration, values.quick ? 2 : 10, false);
+  const governedDefault = Math.min(durationSeconds, 5);
   const warmupSeconds = seconds("--warmup", values.warmup, values.quick ? 0.5 : 2, true);
   return {
     durationSeconds,
@@ -66,6 +79,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
     jsonOnly: values.json,
     skipBuild: values["no-build"],
     directOnly: values["direct-only"],
+    governedDurationSeconds: seconds("--governed-duration", values["governed-duration"], governedDefault, false),
+    keys: keyCount(values.keys),
   };
 }
 
@@ -85,6 +100,17 @@ function rate(raw: string | undefined): number {
   if (raw.trim() === "" || !Number.isInteger(value) || value < 0 || value > maxRatePerSecond) {
     throw new Error(
       `--rate must be a whole number of requests per second up to ${maxRatePerSecond}, not ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}
+
+function keyCount(raw: string | undefined): number {
+  if (raw === undefined) return 100_000;
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(value) || value <= keysViaApi || value > maxKeys) {
+    throw new Error(
+      `--keys must be a whole number of keys from ${keysViaApi + 1} to ${maxKeys}, not ${JSON.stringify(raw)}`,
     );
   }
   return value;

@@ -1,10 +1,13 @@
 // `npm run bench`: load through the gateway versus straight at the mock upstream, side by side in one run.
 // See bench/README.md for what is measured and how to read it.
+import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { assertRunning, type RunningChild, stopChild } from "./child-process.ts";
 import { installCleanupHandlers, makeTempDir } from "./cleanup.ts";
+import { type GatewayRestart, runGovernedWorkload } from "./governed.ts";
 import type { LoadTarget } from "./load.ts";
 import { countLogRows } from "./log-rows.ts";
 import { type ArmResult, measureArm, measureFixedRateArm, type WatchedProcess } from "./measure-arm.ts";
@@ -58,13 +61,23 @@ function firstLine(error: unknown): string {
   return message.split("\n")[0] ?? message;
 }
 
-async function startGatewayArm(options: BenchOptions, mock: RunningChild): Promise<RunningChild & { dataDir: string }> {
+/**
+ * Anonymous requests stay allowed after the governed workload creates keys (with the default `auto` they are
+ * refused once a key exists): its anonymous arms are its baseline. Until then `never` and `auto` are the same path.
+ */
+const gatewayEnv = { TOLLGATE_REQUIRE_KEY: "never" };
+
+async function startGatewayArm(
+  options: BenchOptions,
+  mock: RunningChild,
+  adminToken: string,
+): Promise<RunningChild & { dataDir: string }> {
   if (!options.skipBuild) {
     progress("building the gateway (npm run build)");
     buildGateway(root);
   }
   const dataDir = makeTempDir("tollgate-bench-");
-  const gateway = await startGateway(root, mock.url, dataDir);
+  const gateway = await startGateway(root, mock.url, dataDir, { adminToken, env: gatewayEnv });
   return { ...gateway, dataDir };
 }
 
@@ -80,6 +93,8 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
       warmupSeconds: options.warmupSeconds,
       workload: options.workload,
       fixedRatePerSecond: options.fixedRatePerSecond,
+      governedDurationSeconds: options.governedDurationSeconds,
+      keys: options.keys,
     },
     workloads: [],
     gateway: { measured: false },
@@ -91,12 +106,14 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
   const mock = await startMock(root);
   progress(`mock upstream at ${mock.url} (pid ${mock.pid})`);
 
+  // The same admin token across restarts (the governed workload restarts the gateway on the same data dir).
+  const adminToken = randomBytes(24).toString("hex");
   let gateway: (RunningChild & { dataDir: string }) | undefined;
   if (options.directOnly) {
     summary.gateway.unavailable = "--direct-only";
   } else {
     try {
-      gateway = await startGatewayArm(options, mock);
+      gateway = await startGatewayArm(options, mock, adminToken);
       summary.gateway.measured = true;
       summary.gateway.rssAtStartBytes = rssBytes(gateway.pid);
       progress(`gateway at ${gateway.url} (pid ${gateway.pid}), data dir ${gateway.dataDir}`);
@@ -107,27 +124,53 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
     }
   }
 
-  const running = gateway ? [mock, gateway] : [mock];
+  // `gateway` changes when the governed workload restarts it, so these read it when called.
+  const running = (): RunningChild[] => (gateway ? [mock, gateway] : [mock]);
   // A child that dies mid-run shows up as a /proc read error or connection errors; name the real cause instead.
   const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
-    running.forEach(assertRunning);
+    running().forEach(assertRunning);
     try {
       return await work();
     } catch (error) {
-      running.forEach(assertRunning);
+      running().forEach(assertRunning);
       throw error;
     }
   };
   const mockOnly: WatchedProcess[] = [{ name: "mock", pid: mock.pid }];
-  const gatewayAndMock: WatchedProcess[] = gateway
-    ? [
-        { name: "gateway", pid: gateway.pid },
-        { name: "mock", pid: mock.pid },
-      ]
-    : [];
+  const gatewayAndMock = (): WatchedProcess[] =>
+    gateway
+      ? [
+          { name: "gateway", pid: gateway.pid },
+          { name: "mock", pid: mock.pid },
+        ]
+      : [];
+  /** Stops the gateway (it flushes its log), runs `whileStopped`, and starts it again on the same data dir. */
+  const restartGateway = async (restart: GatewayRestart): Promise<{ startMs: number }> => {
+    const current = gateway;
+    if (!current) throw new Error("no gateway to restart");
+    const exit = await stopChild(current, 20_000);
+    const restarts = summary.gateway.restarts ?? [];
+    restarts.push({ code: exit.code, signal: exit.signal, killedAfterTimeout: exit.killed });
+    summary.gateway.restarts = restarts;
+    if (exit.killed) failures.push("the gateway did not exit within 20 s of SIGTERM before a restart");
+    restart.whileStopped?.();
+    const startedAt = performance.now();
+    const next = await startGateway(root, mock.url, current.dataDir, {
+      adminToken,
+      readyTimeoutMs: restart.readyTimeoutMs,
+      env: gatewayEnv,
+    });
+    gateway = { ...next, dataDir: current.dataDir };
+    progress(`gateway restarted at ${gateway.url} (pid ${gateway.pid})`);
+    return { startMs: performance.now() - startedAt };
+  };
 
   // Responses per workload's gateway arms (all phases, fixed rate included): what the request log has to hold.
   const gatewayResponses = new Map<WorkloadName, number>();
+  // Responses to requests sent with a virtual key, per workload: rows that must be attributed to the key.
+  const keyedResponses = new Map<WorkloadName, number>();
+  /** Whether a workload has sent load through the gateway yet (the governed one then restarts it first). */
+  let gatewayUsed = false;
   for (const workload of workloads) {
     const plan = {
       probeRequests: workload.probeRequests,
@@ -141,9 +184,36 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
       bodyBytes: workload.body.length,
     };
     summary.workloads.push(result);
+    if (workload.group === "governed") {
+      // Gateway arms only: the direct arm would be small-anthropic's again.
+      if (!gateway) continue;
+      const outcome = await runGovernedWorkload({
+        workload,
+        options,
+        clockTicks,
+        adminToken,
+        dbPath: join(gateway.dataDir, "tollgate.db"),
+        gateway: () => {
+          if (!gateway) throw new Error("the gateway is not running");
+          return gateway;
+        },
+        watched: gatewayAndMock,
+        restartGateway,
+        guarded,
+        progress,
+        gatewayUsedBefore: gatewayUsed,
+      });
+      result.governed = outcome.summary;
+      gatewayResponses.set(workload.name, outcome.responses);
+      keyedResponses.set(workload.name, outcome.keyedResponses);
+      for (const arm of outcome.arms) failures.push(...armFailures(workload.name, arm.name, arm.result));
+      failures.push(...outcome.failures);
+      continue;
+    }
     const report = (arm: string) => (message: string) => progress(`${workload.name} ${arm}: ${message}`);
     const directTarget = targetFor(mock.url, workload.directPath, workload);
     const gatewayTarget = gateway ? targetFor(gateway.url, workload.gatewayPath, workload) : undefined;
+    if (gateway) gatewayUsed = true;
 
     // Saturation: as many requests per second as the arm can answer.
     const direct: ArmResult = await guarded(() =>
@@ -154,7 +224,7 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
 
     if (gateway && gatewayTarget) {
       const viaGateway = await guarded(() =>
-        measureArm(gatewayTarget, plan, gatewayAndMock, clockTicks, report("gateway")),
+        measureArm(gatewayTarget, plan, gatewayAndMock(), clockTicks, report("gateway")),
       );
       gatewayResponses.set(workload.name, viaGateway.totalResponses);
       result.gateway = { ...armSummary(viaGateway), peakRssBytes: peakRssBytes(gateway.pid) };
@@ -178,7 +248,7 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
       failures.push(...armFailures(workload.name, "direct (fixed rate)", directFixed));
       if (gateway && gatewayTarget) {
         const gatewayFixed = await guarded(() =>
-          measureFixedRateArm(gatewayTarget, fixedPlan, gatewayAndMock, clockTicks, report("gateway")),
+          measureFixedRateArm(gatewayTarget, fixedPlan, gatewayAndMock(), clockTicks, report("gateway")),
         );
         gatewayResponses.set(workload.name, (gatewayResponses.get(workload.name) ?? 0) + gatewayFixed.totalResponses);
         fixed.gateway = { ...fixedRateArmSummary(gatewayFixed), peakRssBytes: peakRssBytes(gateway.pid) };
@@ -197,7 +267,7 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
     const exit = await stopChild(gateway, 20_000);
     summary.gateway.exit = { code: exit.code, signal: exit.signal, killedAfterTimeout: exit.killed };
     if (exit.killed) failures.push("the gateway did not exit within 20 s of SIGTERM");
-    checkRequestLog(summary, workloads, gatewayResponses, join(gateway.dataDir, "tollgate.db"));
+    checkRequestLog(summary, workloads, gatewayResponses, keyedResponses, join(gateway.dataDir, "tollgate.db"));
   }
   await stopChild(mock, 5_000);
 
@@ -210,6 +280,7 @@ function checkRequestLog(
   summary: BenchSummary,
   workloads: readonly Workload[],
   responses: ReadonlyMap<WorkloadName, number>,
+  keyed: ReadonlyMap<WorkloadName, number>,
   dbPath: string,
 ): void {
   const expectedTotal = [...responses.values()].reduce((sum, n) => sum + n, 0);
@@ -245,11 +316,19 @@ function checkRequestLog(
       extra: Math.max(0, rows - expected),
       ok2xx: sumOf((g) => g.ok2xx),
       withOutputTokens: sumOf((g) => g.withOutputTokens),
+      withVirtualKey: sumOf((g) => g.withVirtualKey),
     };
+    const expectedKeyed = keyed.get(result.name as WorkloadName);
+    if (expectedKeyed !== undefined) check.expectedWithVirtualKey = expectedKeyed;
     result.logCheck = check;
     summary.rowsLost += check.lost;
     if (rows !== expected) {
       summary.failures.push(`${result.name}: request log has ${rows} rows for ${expected} gateway responses`);
+    }
+    if (expectedKeyed !== undefined && check.withVirtualKey !== expectedKeyed) {
+      summary.failures.push(
+        `${result.name}: request log has ${check.withVirtualKey ?? "no"} rows with a virtual key for ${expectedKeyed} keyed responses`,
+      );
     }
   }
   const unmatched = counts.groups.filter((g) => g.workload === null);

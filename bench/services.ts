@@ -1,5 +1,4 @@
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { type RunningChild, startNodeChild } from "./child-process.ts";
@@ -48,7 +47,16 @@ export function buildGateway(root: string): void {
   }
 }
 
-export async function startGateway(root: string, mockUrl: string, dataDir: string): Promise<RunningChild> {
+/**
+ * Starts `tollgate start` on a free port with its data in `dataDir`. The admin token is the caller's, so the
+ * management API can be used and the gateway restarted on the same data dir with the same token.
+ */
+export async function startGateway(
+  root: string,
+  mockUrl: string,
+  dataDir: string,
+  options: { adminToken: string; readyTimeoutMs?: number; env?: Record<string, string> },
+): Promise<RunningChild> {
   if (!existsSync(resolve(root, gatewayEntry))) throw new Error(`${gatewayEntry} does not exist (was the build run?)`);
   return startNodeChild({
     name: "gateway",
@@ -60,9 +68,10 @@ export async function startGateway(root: string, mockUrl: string, dataDir: strin
       OPENAI_API_KEY: "bench-key",
       TOLLGATE_ANTHROPIC_BASE_URL: mockUrl,
       TOLLGATE_OPENAI_BASE_URL: `${mockUrl}/v1`,
-      TOLLGATE_ADMIN_TOKEN: randomBytes(24).toString("hex"),
+      TOLLGATE_ADMIN_TOKEN: options.adminToken,
+      ...options.env,
     },
-    readyTimeoutMs: 30_000,
+    readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
     readyUrl: (line) => /Tollgate listening on (http:\/\/\S+)/.exec(line)?.[1],
   });
 }

@@ -1,3 +1,4 @@
+import { type GovernedSummary, governedArms, governedNotes } from "./governed-summary.ts";
 import type { ArmResult, FixedRateArmResult } from "./measure-arm.ts";
 
 // The bench's result, printed as a table and as JSON (the JSON is what the README's Performance section quotes).
@@ -74,6 +75,10 @@ export interface LogCheck {
   /** Rows with a 2xx status, and rows with output tokens (usage metered); null when the log lacks the column. */
   ok2xx: number | null;
   withOutputTokens: number | null;
+  /** Rows attributed to a virtual key; null when the log lacks the column. */
+  withVirtualKey: number | null;
+  /** Governed workload: responses to requests sent with a virtual key, which must all be attributed to it. */
+  expectedWithVirtualKey?: number;
 }
 
 export interface WorkloadSummary {
@@ -92,12 +97,21 @@ export interface WorkloadSummary {
   logCheck?: LogCheck;
   /** The brief's targets for this workload and whether this run met them (informational). */
   targets?: WorkloadTargets;
+  /** The governed workload's arms (it has no direct arm and no fixed-rate phase). */
+  governed?: GovernedSummary;
 }
 
 export interface BenchSummary {
   startedAt: string;
   machine: { cpus: number; node: string; clockTicksPerSecond: number };
-  options: { durationSeconds: number; warmupSeconds: number; workload: string; fixedRatePerSecond: number };
+  options: {
+    durationSeconds: number;
+    warmupSeconds: number;
+    workload: string;
+    fixedRatePerSecond: number;
+    governedDurationSeconds: number;
+    keys: number;
+  };
   workloads: WorkloadSummary[];
   gateway: {
     measured: boolean;
@@ -114,8 +128,12 @@ export interface BenchSummary {
       rows: number;
       ok2xx: number | null;
       withOutputTokens: number | null;
+      withVirtualKey: number | null;
+      userAgent: string | null;
       workload: string | null;
     }>;
+    /** Gateway processes stopped before the last one (the governed workload restarts it). */
+    restarts?: Array<{ code: number | null; signal: string | null; killedAfterTimeout: boolean }>;
   };
   rowsLost: number;
   /** Everything that makes the run fail (non-zero exit). */
@@ -218,6 +236,11 @@ export function formatTable(summary: BenchSummary): string {
       ["gateway", w.gateway, w.gateway?.peakRssBytes],
       [`direct${at}`, fixed?.direct, undefined],
       [`gateway${at}`, fixed?.gateway, fixed?.gateway?.peakRssBytes],
+      ...governedArms(w.governed).map(([name, arm]): [string, ArmSummary, number] => [
+        `gateway ${name}`,
+        arm,
+        arm.peakRssBytes,
+      ]),
     ];
     for (const [name, arm, peakRss] of arms) {
       if (!arm) continue;
@@ -260,10 +283,17 @@ export function formatTable(summary: BenchSummary): string {
         );
       }
     }
+    if (w.governed) parts.push(...governedNotes(w.governed));
     if (w.logCheck) {
       const l = w.logCheck;
+      const keyed =
+        l.expectedWithVirtualKey === undefined
+          ? ""
+          : `, ${l.withVirtualKey ?? "?"} with a virtual key for ${l.expectedWithVirtualKey} keyed responses`;
       const detail =
-        l.ok2xx === null ? "" : ` (${l.ok2xx} with 2xx status, ${l.withOutputTokens ?? "?"} with output tokens)`;
+        l.ok2xx === null
+          ? ""
+          : ` (${l.ok2xx} with 2xx status, ${l.withOutputTokens ?? "?"} with output tokens${keyed})`;
       parts.push(
         `log rows ${l.rows}${detail} / gateway responses ${l.expected}: rows lost: ${l.lost}${l.extra > 0 ? `, extra rows: ${l.extra}` : ""}`,
       );
@@ -296,6 +326,11 @@ export function formatTable(summary: BenchSummary): string {
       `gateway exit after SIGTERM: code ${g.exit.code}, signal ${g.exit.signal}${g.exit.killedAfterTimeout ? " (did not exit in time; killed)" : ""}`,
     );
   }
+  for (const r of g.restarts ?? []) {
+    out.push(
+      `gateway restarted: the previous process exited with code ${r.code}, signal ${r.signal}${r.killedAfterTimeout ? " (did not exit in time; killed)" : ""}`,
+    );
+  }
   if (g.logNote) out.push(`log: ${g.logNote}`);
   if (g.logRowsTotal !== undefined) out.push(`log rows in total: ${g.logRowsTotal}`);
   if (g.measured) out.push(`rows lost: ${summary.rowsLost}`);
@@ -304,7 +339,7 @@ export function formatTable(summary: BenchSummary): string {
   return out.join("\n");
 }
 
-function metWord(met: boolean): string {
+export function metWord(met: boolean): string {
   return met ? "met" : "NOT met";
 }
 

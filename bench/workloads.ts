@@ -2,7 +2,7 @@ import { claudeCodeRequest } from "./bodies/claude-code-body.ts";
 import { smallAnthropicBody, smallOpenAIBody } from "./bodies/small-bodies.ts";
 import type { WorkloadSelection } from "./options.ts";
 
-export type WorkloadName = "small-anthropic" | "small-openai" | "stream-claude-code";
+export type WorkloadName = "small-anthropic" | "small-openai" | "stream-claude-code" | "small-anthropic-governed";
 
 export interface Workload {
   name: WorkloadName;
@@ -17,8 +17,11 @@ export interface Workload {
   directPath: string;
   /** Path on the gateway. */
   gatewayPath: string;
-  /** How this workload's rows are told apart in the gateway's request log. */
-  log: { endpointSuffix: string; stream: boolean };
+  /**
+   * How this workload's rows are told apart in the gateway's request log: by endpoint and stream flag, and for a
+   * workload that shares both with another one, by the user-agent it sends (recorded in the log).
+   */
+  log: { endpointSuffix: string; stream: boolean; userAgent?: string };
   /** A response that lacks this marker counts as a mismatch. */
   verifyBody: (body: string) => boolean;
   /** Also measure latency at a fixed rate below saturation (--rate), for both arms. */
@@ -33,6 +36,9 @@ export interface Workload {
 // Every request gets a plain text answer from the mock, even the tool-bearing Claude Code stream.
 const mockScript = { "x-mock-script": JSON.stringify({ scenario: "text" }) };
 const json = { "content-type": "application/json" };
+
+/** The governed workload's user-agent: its rows share endpoint and stream flag with small-anthropic's. */
+export const governedUserAgent = "tollgate-bench-governed/1";
 
 export function buildWorkloads(selection: WorkloadSelection): Workload[] {
   const all: Array<[Workload["group"], () => Workload]> = [
@@ -92,6 +98,30 @@ export function buildWorkloads(selection: WorkloadSelection): Workload[] {
           fixedRateLatency: false,
         };
       },
+    ],
+    [
+      "governed",
+      () => ({
+        name: "small-anthropic-governed",
+        group: "governed",
+        description: "small-anthropic's request with a virtual key (1 budget, 1 rpm and 1 concurrency limit)",
+        connections: 32,
+        probeRequests: 1000,
+        body: Buffer.from(smallAnthropicBody()),
+        // The keyed arms replace x-api-key with the virtual key's secret (governed.ts); the anonymous arm sends this.
+        headers: {
+          ...json,
+          ...mockScript,
+          "x-api-key": "bench-key",
+          "anthropic-version": "2023-06-01",
+          "user-agent": governedUserAgent,
+        },
+        directPath: "/v1/messages",
+        gatewayPath: "/anthropic/v1/messages",
+        log: { endpointSuffix: "/v1/messages", stream: false, userAgent: governedUserAgent },
+        verifyBody: (body) => body.includes('"usage"'),
+        fixedRateLatency: false,
+      }),
     ],
   ];
   // Filter before building: the Claude Code body takes ~100 ms to generate.

@@ -6,24 +6,11 @@ import { Redis } from "ioredis";
 import { ManualClock } from "../../src/clock.ts";
 import { CountersUnavailableError } from "../../src/counters/errors.ts";
 import { RedisCounterStore, type RedisCounterStoreOptions } from "../../src/counters/redis-store.ts";
-import { redactedUrl, requireService } from "../helpers/postgres.ts";
+import { requireRedis, testRedisUrl } from "../helpers/redis.ts";
 import { BUCKETS, registerCounterCases } from "./counter-cases.ts";
 
-const url = process.env.TOLLGATE_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-const skip = await requireService(
-  "Redis",
-  async () => {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on("error", () => {});
-    try {
-      await probe.connect();
-      await probe.ping();
-    } finally {
-      probe.disconnect();
-    }
-  },
-  { target: redactedUrl(url) },
-);
+const url = testRedisUrl();
+const skip = await requireRedis(url);
 /** One prefix per test-file run: parallel runs never share keys, and cleanup deletes exactly ours. */
 const prefix = `tollgate-test:${randomBytes(6).toString("hex")}:`;
 

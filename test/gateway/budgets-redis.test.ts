@@ -6,23 +6,10 @@ import { loadKeySnapshot } from "../../src/governance/entities/index.ts";
 import { startMockUpstream } from "../fixtures/mock-upstream/index.ts";
 import type { MockUpstream } from "../fixtures/mock-upstream/types.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { redactedUrl, requireService } from "../helpers/postgres.ts";
+import { requireRedis, testRedisUrl } from "../helpers/redis.ts";
 
-const url = process.env.TOLLGATE_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-const skip = await requireService(
-  "Redis",
-  async () => {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on("error", () => {});
-    try {
-      await probe.connect();
-      await probe.ping();
-    } finally {
-      probe.disconnect();
-    }
-  },
-  { target: redactedUrl(url) },
-);
+const url = testRedisUrl();
+const skip = await requireRedis(url);
 const prefix = `tollgate-test:${randomBytes(6).toString("hex")}:`;
 
 describe("budgets shared by two gateway processes through Redis", { skip: skip ?? false }, () => {

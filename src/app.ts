@@ -10,11 +10,14 @@ import type { GatewayConfig } from "./config/load.ts";
 import type { CounterStore } from "./counters/counter-store.ts";
 import { MemoryCounterStore } from "./counters/memory-store.ts";
 import { RedisCounterStore } from "./counters/redis-store.ts";
+import { BudgetAlerts } from "./governance/budget-alerts.ts";
 import { BudgetGate } from "./governance/budget-gate.ts";
 import { BudgetSeeder } from "./governance/budget-seed.ts";
+import { reconcileConfigEntities } from "./governance/config-seed.ts";
 import { loadKeySnapshot } from "./governance/entities/index.ts";
 import { RateGate } from "./governance/rate-gate.ts";
 import { SessionGate } from "./governance/session-gate.ts";
+import { SnapshotSync } from "./governance/snapshot-sync.ts";
 import { registerClientRoutes } from "./http/client-routes.ts";
 import { registerHealthRoutes } from "./http/health-routes.ts";
 import { createHttpServer } from "./http/server.ts";
@@ -70,10 +73,25 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const prices = new PriceBook({ overrides: overrides.data, clock });
 
   const upstream: Agent = createUpstreamAgent(config.timeouts);
-  const counters = await openCounters(config, clock);
-  const budgets = new BudgetGate(counters, prices, clock);
+  const counters = await openCounters(config, clock, deps.clock);
+  const budgets = new BudgetGate(counters, prices, clock, config.budgetEnforcement);
+  // Threshold alerts (50/80/95/100 %) recorded off the request path, for the observability issue to deliver.
+  const alerts = new BudgetAlerts({ db: database.db, counters, clock, warn });
+  budgets.setSettleListener((items) => alerts.afterSettle(items));
   const rates = new RateGate(counters);
   const sessions = new SessionGate(counters, clock);
+  // Processes sharing a database hear of each other's governance changes; the version is read before the first load.
+  const governanceSync = config.redisUrl
+    ? new SnapshotSync({ url: config.redisUrl, prefix: config.redisPrefix, warn })
+    : null;
+  await governanceSync?.connect();
+  // Entities declared in the config file, reconciled before the data plane first reads them.
+  if (config.governance) {
+    const seeded = await reconcileConfigEntities(database.db, config.governance, clock);
+    for (const message of seeded.warnings) warn(message);
+    const changed = seeded.created.length + seeded.updated.length + seeded.deactivated.length + seeded.deleted.length;
+    if (changed > 0) await governanceSync?.announce();
+  }
   const runtime: GatewayRuntime = {
     config,
     registry: new ProviderRegistry(config.providers),
@@ -91,6 +109,18 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   // Budget counters start from the request log's spend in each budget's current window (restarts forget nothing).
   const seeder = new BudgetSeeder(database.db, counters, budgets, clock);
   await seeder.seed(runtime.governance);
+  // A local write and a remote announcement may reload at once: a load that started earlier never replaces a later one.
+  let loadsStarted = 0;
+  let loadApplied = 0;
+  const reloadGovernance = async () => {
+    const load = ++loadsStarted;
+    const snapshot = await loadKeySnapshot(database.db, { clock });
+    if (load < loadApplied) return;
+    loadApplied = load;
+    runtime.governance = snapshot;
+    await seeder.seed(snapshot);
+  };
+  governanceSync?.start(reloadGovernance);
   const adminToken = await loadAdminToken(config.adminToken, config.dataDir);
 
   const app = createHttpServer(runtime);
@@ -103,13 +133,18 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     logWriter,
     prices,
     adminToken: adminToken.token,
+    alerts,
     governance: {
       ...deps.governance,
       // A change answers only once the data plane sees it: read-your-writes for the admin client.
       onChange: async (change) => {
         await deps.governance?.onChange?.(change);
-        runtime.governance = await loadKeySnapshot(database.db, { clock });
-        await seeder.seed(runtime.governance);
+        try {
+          await reloadGovernance();
+        } finally {
+          // The write is committed even if this process failed to reload: the others must still hear of it.
+          await governanceSync?.announce();
+        }
       },
     },
   });
@@ -132,7 +167,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
         timer.unref();
         await app.close();
         clearTimeout(timer);
+        await governanceSync?.close();
         await logWriter.close();
+        await alerts.close();
         await counters.close();
         await upstream.close();
         await database.close();
@@ -142,10 +179,17 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   };
 }
 
-/** In-process counters by default; Redis (atomic Lua scripts) when several gateway processes share them. */
-async function openCounters(config: GatewayConfig, clock: Clock): Promise<CounterStore> {
+/**
+ * In-process counters by default; Redis (atomic Lua scripts) when several gateway processes share them. Redis runs
+ * on Redis TIME unless a clock was injected (tests): then the scripts see the same time as the rest of the gateway.
+ */
+async function openCounters(config: GatewayConfig, clock: Clock, injected: Clock | undefined): Promise<CounterStore> {
   if (!config.redisUrl) return new MemoryCounterStore({ clock });
-  const store = new RedisCounterStore({ url: config.redisUrl, prefix: config.redisPrefix });
+  const store = new RedisCounterStore({
+    url: config.redisUrl,
+    prefix: config.redisPrefix,
+    ...(injected ? { clock: injected } : {}),
+  });
   await store.connect();
   return store;
 }

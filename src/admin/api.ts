@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { registerAlertRoutes } from "./alerts-routes.ts";
 import type { AdminContext } from "./context.ts";
 import { registerGovernanceRoutes } from "./governance-routes.ts";
 import { registerLogRoutes } from "./logs-routes.ts";
@@ -51,6 +52,7 @@ export async function registerAdminApi(app: FastifyInstance, ctx: AdminContext):
         }),
       );
       registerLogRoutes(api, ctx.database.db, () => ctx.logWriter.flush());
+      registerAlertRoutes(api, ctx.database.db, async () => ctx.alerts?.flush());
       registerPricingRoutes(api, ctx);
       await registerProviderRoutes(api, ctx);
       await registerGovernanceRoutes(api, ctx, ctx.governance);

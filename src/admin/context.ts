@@ -1,3 +1,4 @@
+import type { BudgetAlerts } from "../governance/budget-alerts.ts";
 import type { PriceBook } from "../metering/pricing/index.ts";
 import type { GatewayRuntime } from "../pipeline/runtime.ts";
 import type { Database } from "../store/database.ts";
@@ -11,6 +12,8 @@ export interface AdminContext {
   logWriter: LogWriter;
   prices: PriceBook;
   adminToken: string;
+  /** Budget threshold alerts (GET /api/alerts flushes their queue first). */
+  alerts?: BudgetAlerts;
   /** Hooks for the governance routes (spend view, change notifications); tests and later issues set them. */
   governance?: GovernanceRouteOptions;
 }

@@ -59,19 +59,17 @@ async function start(args: string[]): Promise<number> {
   });
   const gateway = await createGateway(config);
   const url = await gateway.listen();
-  console.log(`Tollgate listening on ${url}`);
-  console.log(`  data: ${config.dataDir}${config.databaseUrl ? " (logs in PostgreSQL)" : ""}`);
-  console.log(
-    `  providers: ${
-      gateway.runtime.registry
-        .list()
-        .map((p) => p.name)
-        .join(", ") || "none (set e.g. ANTHROPIC_API_KEY)"
-    }`,
-  );
+  const providers = gateway.runtime.registry.list().map((p) => p.name);
+  const banner = [
+    `Tollgate listening on ${url}`,
+    `  data: ${config.dataDir}${config.databaseUrl ? " (logs in PostgreSQL)" : ""}`,
+    `  providers: ${providers.join(", ") || "none (set e.g. ANTHROPIC_API_KEY)"}`,
+  ];
   if (gateway.adminToken.created) {
-    console.log(`  admin token (shown once, kept in ${gateway.adminToken.path}): ${gateway.adminToken.token}`);
+    banner.push(`  admin token (shown once, kept in ${gateway.adminToken.path}): ${gateway.adminToken.token}`);
   }
+  // One write: a process reading the output sees the whole banner at once.
+  console.log(banner.join("\n"));
 
   let stopping = false;
   const stop = (signal: string) => {

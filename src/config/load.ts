@@ -3,9 +3,17 @@ import { readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { KeyRequirement } from "../governance/authenticate.ts";
+import { hashVirtualKeySecret, isWellFormedVirtualKey, secretPrefix } from "../governance/entities/key-material.ts";
 import { baseUrlEnvName, findPreset, PROVIDER_PRESETS, type ProviderPreset } from "../providers/presets.ts";
 import type { ConfigSource, ProviderConfig, ProviderKey } from "../providers/types.ts";
-import { type ConfigFile, ConfigFileSchema, type ProviderEntry } from "./schema.ts";
+import {
+  type ConfigFile,
+  ConfigFileSchema,
+  type ConfigGovernance,
+  type GovernanceSection,
+  type ProviderEntry,
+  VIRTUAL_KEY_SHAPE_HINT,
+} from "./schema.ts";
 import { describeIssues } from "./zod-issues.ts";
 
 export interface Timeouts {
@@ -37,6 +45,10 @@ export interface GatewayConfig {
   labels: { maxCount: number; maxValueLength: number };
   /** When requests without a virtual key are accepted (see governance/authenticate.ts). */
   requireKey: KeyRequirement;
+  /** Strict mode, top-up step and output floor of budget enforcement (governance/budget-hold.ts). */
+  budgetEnforcement: { strict: boolean; granularityNanoUsd: number; minOutputTokens: number };
+  /** Entities declared in the config file (secrets already hashed); null without a `governance` section. */
+  governance: ConfigGovernance | null;
   configPath: string | null;
 }
 
@@ -84,6 +96,20 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
     priceRefreshUrl: file.pricing?.refreshUrl ?? null,
     labels: { ...DEFAULTS.labels, ...file.labels },
     requireKey: parseRequirement(env.TOLLGATE_REQUIRE_KEY) ?? file.requireKey ?? "auto",
+    budgetEnforcement: {
+      strict:
+        parseBoolean(env.TOLLGATE_BUDGET_STRICT, "TOLLGATE_BUDGET_STRICT") ?? file.budgetEnforcement?.strict ?? false,
+      granularityNanoUsd: Math.round(
+        (parsePositiveNumber(env.TOLLGATE_BUDGET_TOPUP_USD, "TOLLGATE_BUDGET_TOPUP_USD") ??
+          file.budgetEnforcement?.topUpUsd ??
+          0.01) * 1e9,
+      ),
+      minOutputTokens:
+        parsePositiveInt(env.TOLLGATE_BUDGET_MIN_OUTPUT_TOKENS, "TOLLGATE_BUDGET_MIN_OUTPUT_TOKENS") ??
+        file.budgetEnforcement?.minOutputTokens ??
+        256,
+    },
+    governance: file.governance ? resolveGovernance(file.governance, env, configPath ?? "") : null,
     configPath: configPath ? resolve(configPath) : null,
   };
 }
@@ -125,6 +151,37 @@ function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string): u
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, path)]));
   }
   return value;
+}
+
+/**
+ * Declared virtual keys' secrets (`key`, or `keyEnv` read from the environment) → their hashes, as API-created keys
+ * are stored; the secrets themselves go no further and are never part of a message.
+ */
+export function resolveGovernance(section: GovernanceSection, env: NodeJS.ProcessEnv, path = ""): ConfigGovernance {
+  const where = path === "" ? "Config" : `Config file ${path}`;
+  const virtualKeys = section.virtualKeys.map(({ key, keyEnv, ...entry }, i) => {
+    const field = `governance.virtualKeys.${i}.${key === undefined ? "keyEnv" : "key"}`;
+    const secret = key ?? (keyEnv === undefined ? undefined : env[keyEnv]);
+    if (secret === undefined || secret === "")
+      throw new ConfigError(
+        `${where}: ${field}: ${keyEnv ?? "key"} is not set in the environment (virtual key "${entry.name}")`,
+      );
+    if (!isWellFormedVirtualKey(secret))
+      throw new ConfigError(
+        `${where}: ${field}: the value of ${keyEnv ?? "key"} must be ${VIRTUAL_KEY_SHAPE_HINT} (virtual key "${entry.name}")`,
+      );
+    return { ...entry, secretHash: hashVirtualKeySecret(secret), secretPrefix: secretPrefix(secret) };
+  });
+  const byHash = new Map<string, number>();
+  virtualKeys.forEach((k, i) => {
+    const seen = byHash.get(k.secretHash);
+    if (seen !== undefined)
+      throw new ConfigError(
+        `${where}: governance.virtualKeys.${i}: the same secret as governance.virtualKeys.${seen}: each key needs its own (virtual key "${k.name}")`,
+      );
+    byHash.set(k.secretHash, i);
+  });
+  return { ...section, virtualKeys };
 }
 
 /** Stable non-secret id for a key: where it came from plus a short hash of the secret. */
@@ -237,6 +294,20 @@ function parseRequirement(v: string | undefined): KeyRequirement | undefined {
   if (v === undefined || v === "") return undefined;
   if (v === "auto" || v === "always" || v === "never") return v;
   throw new ConfigError(`TOLLGATE_REQUIRE_KEY must be auto, always or never, got "${v}"`);
+}
+
+function parseBoolean(v: string | undefined, name: string): boolean | undefined {
+  if (v === undefined || v === "") return undefined;
+  if (v === "1" || v === "true") return true;
+  if (v === "0" || v === "false") return false;
+  throw new ConfigError(`${name} must be true or false, got "${v}"`);
+}
+
+function parsePositiveNumber(v: string | undefined, name: string): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name} must be a positive number, got "${v}"`);
+  return n;
 }
 
 function trimSlash(url: string): string {

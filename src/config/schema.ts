@@ -1,4 +1,14 @@
 import { z } from "zod";
+import { isWellFormedVirtualKey } from "../governance/entities/key-material.ts";
+import {
+  BudgetCreateSchema,
+  CustomerCreateSchema,
+  DeveloperCreateSchema,
+  KeyCreateSchema,
+  OWNER_CONFLICT,
+  RateLimitCreateSchema,
+  TeamCreateSchema,
+} from "../governance/entities/schemas.ts";
 
 /** A provider API key in a config file: the secret alone, or with a stable id and a label. */
 const ProviderKeyEntry = z.union([
@@ -34,6 +44,215 @@ export const TimeoutsSchema = z.strictObject({
   idleMs: z.number().int().positive().optional(),
 });
 
+// ---------- governance: entities declared in the file (governance/config-seed.ts reconciles them) ----------
+// The management API's schemas, so a field is checked, and its message worded, the same way in both places. Entities
+// are identified by name; references are by name, to entities declared in this section.
+
+const NameRef = CustomerCreateSchema.shape.name;
+const KeyBudget = KeyCreateSchema.shape.budgets.unwrap().element;
+const KeyRateLimit = KeyCreateSchema.shape.rateLimits.unwrap().element;
+const NOT_ON_OWNER = "applies to budgets and rate limits of a key only (or use governance.budgets / rateLimits)";
+const OwnerBudgets = z
+  .array(KeyBudget.refine((b) => b.provider === undefined, { path: ["provider"], message: NOT_ON_OWNER }))
+  .max(50, "at most 50 budgets");
+const OwnerRateLimits = z
+  .array(KeyRateLimit.refine((r) => r.provider === undefined, { path: ["provider"], message: NOT_ON_OWNER }))
+  .max(50, "at most 50");
+
+const CustomerEntry = z.strictObject({
+  ...CustomerCreateSchema.shape,
+  budgets: OwnerBudgets.optional(),
+  rateLimits: OwnerRateLimits.optional(),
+});
+
+const TeamEntry = z.strictObject({
+  name: TeamCreateSchema.shape.name,
+  /** The customer's name (governance.customers). */
+  customer: NameRef.nullable().optional(),
+  description: TeamCreateSchema.shape.description,
+  labels: TeamCreateSchema.shape.labels,
+  budgets: OwnerBudgets.optional(),
+  rateLimits: OwnerRateLimits.optional(),
+});
+
+const DeveloperEntry = z.strictObject({
+  name: DeveloperCreateSchema.shape.name,
+  email: DeveloperCreateSchema.shape.email,
+  /** The team's name (governance.teams). */
+  team: NameRef.nullable().optional(),
+  labels: DeveloperCreateSchema.shape.labels,
+  budgets: OwnerBudgets.optional(),
+  rateLimits: OwnerRateLimits.optional(),
+});
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const VIRTUAL_KEY_SHAPE_HINT =
+  "a Tollgate key: sk-tg- followed by 43 base64url characters (make one with " +
+  `node -e "console.log('sk-tg-'+require('crypto').randomBytes(32).toString('base64url'))")`;
+
+// Everything the API takes on a key except owner ids (names here) and `secret` (generated there, declared here).
+const {
+  teamId: _teamId,
+  customerId: _customerId,
+  developerId: _developerId,
+  secret: _secret,
+  ...KeyShape
+} = KeyCreateSchema.shape;
+const KeyEntry = z
+  .strictObject({
+    ...KeyShape,
+    team: NameRef.nullable().optional(),
+    customer: NameRef.nullable().optional(),
+    developer: NameRef.nullable().optional(),
+    /** The secret itself (`${VAR}` works too); never printed. */
+    key: z.string().refine(isWellFormedVirtualKey, `must be ${VIRTUAL_KEY_SHAPE_HINT}`).optional(),
+    /** The environment variable holding the secret. */
+    keyEnv: z.string().regex(ENV_NAME, "must be an environment variable name such as TOLLGATE_CI_KEY").optional(),
+  })
+  .superRefine((entry, ctx) => {
+    if (entry.team != null && entry.customer != null)
+      ctx.addIssue({ code: "custom", path: ["customer"], message: OWNER_CONFLICT });
+    if (entry.key === undefined && entry.keyEnv === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["key"],
+        message:
+          'required: key ("sk-tg-…") or keyEnv (an environment variable holding it). A key in the config file must ' +
+          "be reproducible from the file, so Tollgate does not generate its secret",
+      });
+    if (entry.key !== undefined && entry.keyEnv !== undefined)
+      ctx.addIssue({ code: "custom", path: ["keyEnv"], message: "give key or keyEnv, not both" });
+  });
+
+const UNSCOPED = ["global", "provider", "model"];
+function onlyUnscoped(input: { scopeType: string }): boolean {
+  return UNSCOPED.includes(input.scopeType);
+}
+const onOwner = (what: string) => ({
+  path: ["scopeType"],
+  message: `here only global, provider or model; declare a ${what} on its customer, team, developer or key`,
+});
+const GlobalBudget = BudgetCreateSchema.refine(onlyUnscoped, onOwner("budget under `budgets:`"));
+const GlobalRateLimit = RateLimitCreateSchema.refine(onlyUnscoped, onOwner("rate limit under `rateLimits:`"));
+
+type Issue = { path: (string | number)[]; message: string };
+
+/** Names that repeat within one list: the second one is refused. */
+function repeatedNames(list: readonly { name: string }[], field: string, issues: Issue[]): void {
+  const first = new Map<string, number>();
+  list.forEach((entry, i) => {
+    const seen = first.get(entry.name);
+    if (seen === undefined) first.set(entry.name, i);
+    else
+      issues.push({
+        path: [field, i, "name"],
+        message: `repeats governance.${field}.${seen} ("${entry.name}"): names identify entities in the config file`,
+      });
+  });
+}
+
+/** Entries that would be twins in the database (same scope and period+mode, or same scope and window). */
+function repeatedLimits(
+  list: readonly Record<string, unknown>[] | undefined,
+  identity: (entry: Record<string, unknown>) => string,
+  path: (string | number)[],
+  what: string,
+  issues: Issue[],
+): void {
+  const first = new Map<string, number>();
+  (list ?? []).forEach((entry, i) => {
+    const id = identity(entry);
+    const seen = first.get(id);
+    if (seen === undefined) first.set(id, i);
+    else issues.push({ path: [...path, i], message: `repeats governance.${path.join(".")}.${seen} (${what})` });
+  });
+}
+
+const s = (v: unknown): string => (typeof v === "string" ? v : "");
+const budgetId = (b: Record<string, unknown>) =>
+  [s(b.scopeType), s(b.provider), s(b.model), s(b.period), s(b.mode) || "calendar"].join("|");
+const rateId = (r: Record<string, unknown>) => [s(r.scopeType), s(r.provider), s(r.model), s(r.window)].join("|");
+const SAME_BUDGET = "same provider, period and mode";
+const SAME_RATE = "same provider and window";
+
+/** References by name must name an entity of this section; names and secrets must not repeat. */
+function checkGovernance(section: GovernanceSectionInput, ctx: z.RefinementCtx): void {
+  const issues: Issue[] = [];
+  repeatedNames(section.customers, "customers", issues);
+  repeatedNames(section.teams, "teams", issues);
+  repeatedNames(section.developers, "developers", issues);
+  repeatedNames(section.virtualKeys, "virtualKeys", issues);
+  const names = {
+    customer: new Set(section.customers.map((c) => c.name)),
+    team: new Set(section.teams.map((t) => t.name)),
+    developer: new Set(section.developers.map((d) => d.name)),
+  };
+  const ref = (
+    kind: keyof typeof names,
+    value: string | null | undefined,
+    path: (string | number)[],
+    owner: string,
+  ) => {
+    if (value != null && !names[kind].has(value))
+      issues.push({ path, message: `no ${kind} "${value}" in governance.${kind}s (${owner})` });
+  };
+  section.teams.forEach((t, i) => {
+    ref("customer", t.customer, ["teams", i, "customer"], `team "${t.name}"`);
+  });
+  section.developers.forEach((d, i) => {
+    ref("team", d.team, ["developers", i, "team"], `developer "${d.name}"`);
+  });
+  const secrets = new Map<string, number>();
+  section.virtualKeys.forEach((k, i) => {
+    const owner = `virtual key "${k.name}"`;
+    ref("team", k.team, ["virtualKeys", i, "team"], owner);
+    ref("customer", k.customer, ["virtualKeys", i, "customer"], owner);
+    ref("developer", k.developer, ["virtualKeys", i, "developer"], owner);
+    const origin = k.key ?? (k.keyEnv === undefined ? undefined : `env:${k.keyEnv}`);
+    if (origin !== undefined) {
+      const seen = secrets.get(origin);
+      if (seen === undefined) secrets.set(origin, i);
+      else
+        issues.push({
+          path: ["virtualKeys", i, k.key === undefined ? "keyEnv" : "key"],
+          message: `the same secret as governance.virtualKeys.${seen}: each key needs its own`,
+        });
+    }
+  });
+  for (const kind of ["customers", "teams", "developers", "virtualKeys"] as const) {
+    section[kind].forEach((entry, i) => {
+      repeatedLimits(entry.budgets, budgetId, [kind, i, "budgets"], SAME_BUDGET, issues);
+      repeatedLimits(entry.rateLimits, rateId, [kind, i, "rateLimits"], SAME_RATE, issues);
+    });
+  }
+  repeatedLimits(section.budgets, budgetId, ["budgets"], "same scope, period and mode", issues);
+  repeatedLimits(section.rateLimits, rateId, ["rateLimits"], "same scope and window", issues);
+  for (const issue of issues) ctx.addIssue({ code: "custom", ...issue });
+}
+
+const GovernanceLists = z.strictObject({
+  customers: z.array(CustomerEntry).default([]),
+  teams: z.array(TeamEntry).default([]),
+  developers: z.array(DeveloperEntry).default([]),
+  virtualKeys: z.array(KeyEntry).default([]),
+  /** Global, per-provider and per-model budgets and rate limits. */
+  budgets: z.array(GlobalBudget).default([]),
+  rateLimits: z.array(GlobalRateLimit).default([]),
+});
+type GovernanceSectionInput = z.output<typeof GovernanceLists>;
+
+export const GovernanceSectionSchema = GovernanceLists.superRefine(checkGovernance);
+export type GovernanceSection = z.output<typeof GovernanceSectionSchema>;
+export type GovernanceKeyEntry = GovernanceSection["virtualKeys"][number];
+
+/** A declared key with its secret resolved and hashed (config/load.ts): the secret itself is not kept. */
+export type ConfigVirtualKey = Omit<GovernanceKeyEntry, "key" | "keyEnv"> & {
+  secretHash: string;
+  secretPrefix: string;
+};
+/** The governance section as the app reconciles it. */
+export type ConfigGovernance = Omit<GovernanceSection, "virtualKeys"> & { virtualKeys: ConfigVirtualKey[] };
+
 export const ConfigFileSchema = z.strictObject({
   host: z.string().optional(),
   port: z.number().int().min(0).max(65535).optional(),
@@ -49,12 +268,25 @@ export const ConfigFileSchema = z.strictObject({
   pricing: z.strictObject({ overrides: z.array(z.unknown()).optional(), refreshUrl: z.string().optional() }).optional(),
   /** auto: keys required once one exists or when not bound to loopback; always; never (anonymous allowed). */
   requireKey: z.enum(["auto", "always", "never"]).optional(),
+  /** How budgets are enforced while requests run (governance/budget-hold.ts). */
+  budgetEnforcement: z
+    .strictObject({
+      /** Reserve the worst case and never exceed a limit (fewer requests in flight near a limit). */
+      strict: z.boolean().optional(),
+      /** Streams top up their hold in steps of this many USD (default 0.01). */
+      topUpUsd: z.number().positive().max(1000).optional(),
+      /** Refuse rather than lower max_tokens below this many output tokens (default 256). */
+      minOutputTokens: z.number().int().min(1).optional(),
+    })
+    .optional(),
   labels: z
     .strictObject({
       maxCount: z.number().int().min(0).max(64).optional(),
       maxValueLength: z.number().int().min(1).max(1024).optional(),
     })
     .optional(),
+  /** Customers, teams, developers, virtual keys, budgets and rate limits (governance/config-seed.ts). */
+  governance: GovernanceSectionSchema.optional(),
 });
 
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;

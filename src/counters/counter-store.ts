@@ -54,7 +54,12 @@ export interface Admitted {
   degraded?: true;
 }
 
-export type ReserveResult = Admitted | LimitRefusal | { ok: false; reason: "duplicate_id" };
+/**
+ * `headroom`: the least any item's budget has left after this hold (limit − committed − reserved, this hold
+ * included), so a caller can size what it asks for next (lower max_tokens) without another round trip. Absent
+ * only on a degraded (fail-open) answer.
+ */
+export type ReserveResult = (Admitted & { headroom?: number }) | LimitRefusal | { ok: false; reason: "duplicate_id" };
 
 export interface AdjustItem {
   key: string;

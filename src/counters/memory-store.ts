@@ -341,11 +341,13 @@ export class MemoryCounterStore implements CounterStore {
     validateBudgetItems(items);
     const now = this.#now();
     if (this.#reservations.has(request.id)) return DUPLICATE_P;
+    let headroom = Number.MAX_SAFE_INTEGER;
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as BudgetItem;
       const counter = this.#live(item.key, now);
       const used = counter === undefined ? 0 : counter.committed + counter.reserved;
       if (used + item.amount > item.limit) return Promise.resolve(refusal(item, i, counter, item.amount));
+      headroom = Math.min(headroom, item.limit - used - item.amount);
     }
     const expiresAtMs = now + request.ttlMs;
     const reservation: Reservation = {
@@ -367,7 +369,7 @@ export class MemoryCounterStore implements CounterStore {
     }
     this.#reservations.set(request.id, reservation);
     this.#heap.push(reservation);
-    return ADMITTED_P;
+    return Promise.resolve({ ok: true, headroom });
   }
 
   #adjust(id: string, items: readonly AdjustItem[], ttlMs: number | undefined): Promise<AdjustResult> {

@@ -109,7 +109,7 @@ end
 
 /**
  * KEYS: record, then (counter, zset) per item. ARGV: now, id, ttlMs, prefix, then (amount, limit, expireAt|'') per item.
- * → {0} reserved | {1, index, committed, reserved} over a limit | {3} id already live.
+ * → {0, headroom} reserved | {1, index, committed, reserved} over a limit | {3} id already live.
  */
 const RESERVE = `
 local now = clock(ARGV[1])
@@ -121,12 +121,15 @@ if old then
 end
 local n = (#KEYS - 1) / 2
 local xs = {}
+local room = nil
 for i = 1, n do
   local a = 4 + (i - 1) * 3
   local committed, reserved, x = load(KEYS[2 * i], KEYS[2 * i + 1], now)
-  if committed + reserved + tonumber(ARGV[a + 1]) > tonumber(ARGV[a + 2]) then
+  local left = tonumber(ARGV[a + 2]) - committed - reserved - tonumber(ARGV[a + 1])
+  if left < 0 then
     return {1, i - 1, int(committed), int(reserved)}
   end
+  if room == nil or left < room then room = left end
   xs[i] = x
 end
 local e = now + ttl
@@ -142,7 +145,7 @@ for i = 1, n do
 end
 redis.call('HSET', rec, 'e', int(e))
 redis.call('PEXPIRE', rec, int(ttl + GRACE))
-return {0}
+return {0, int(room or 0)}
 `;
 
 /**

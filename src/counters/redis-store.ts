@@ -162,7 +162,7 @@ export class RedisCounterStore implements CounterStore {
     const result = replyArray(reply, "reserve");
     switch (result[0]) {
       case 0:
-        return ADMITTED;
+        return { ok: true, headroom: Number(result[1] ?? 0) };
       case 3:
         return { ok: false, reason: "duplicate_id" };
       default: {

@@ -2,20 +2,23 @@ import type { Clock } from "../clock.ts";
 import type { CounterStore } from "../counters/counter-store.ts";
 import { CountersUnavailableError } from "../counters/errors.ts";
 import { GatewayError } from "../errors/catalog.ts";
-import { estimateInputTokensFromRequestBytes } from "../metering/estimate.ts";
-import { emptyUsage } from "../metering/usage.ts";
+import type { Usage } from "../metering/usage.ts";
 import { formatUsd } from "../pipeline/money.ts";
 import type { Pricer } from "../pipeline/runtime.ts";
+import { type BudgetEnforcement, BudgetHold, DEFAULT_ENFORCEMENT, type HeldItem } from "./budget-hold.ts";
+import { type CostEstimate, CostEstimator } from "./cost-estimator.ts";
 import { compileNameMatcher, type NameMatcher } from "./entities/globs.ts";
 import type { BudgetSnapshot, GovernanceSnapshot, VirtualKeySnapshot } from "./entities/index.ts";
 import { compilePeriod, type PeriodSchedule } from "./periods.ts";
 
-/** What a request holds on its budgets between admission and settlement. */
-export interface BudgetHold {
-  id: string;
-  items: { key: string; budget: BudgetSnapshot }[];
-  estimateNanoUsd: number;
+/** A budget a request just settled on: which counter (window) took the spend. */
+export interface SettledBudget {
+  budget: BudgetSnapshot;
+  counterKey: string;
+  windowStart: number;
 }
+
+export { BudgetHold } from "./budget-hold.ts";
 
 export interface BudgetStanding {
   budget: BudgetSnapshot;
@@ -35,34 +38,50 @@ export interface BudgetRequest {
   requestBytes: number;
   /** The client's output cap (`max_tokens` and friends), when it sent one. */
   maxOutputTokens: number | null;
+  sessionId: string | null;
+  /** Streams can be topped up and cut as they run; whole responses cannot, so near a limit they hold their worst case. */
+  stream: boolean;
 }
 
-/** Output tokens assumed for a request until it reports its own (capped by the client's max_tokens). */
-export const TYPICAL_OUTPUT_TOKENS = 1024;
-/** A crashed process's holds free themselves after this long; long streams outlive it only by settling late. */
-const HOLD_TTL_MS = 15 * 60_000;
+/** Output cap assumed for a client that sent none, when deciding whether the remainder covers the worst case. */
+const UNCAPPED_OUTPUT_TOKENS = 32_768;
 /** Counters outlive their window by a day (late settlements still land in the right window). */
 const COUNTER_GRACE_MS = 24 * 3_600_000;
 
 /**
- * Budget admission (DESIGN.md principle 4, first step): before dispatch, an estimate of the request's cost is
- * reserved atomically on every budget that applies (key, key-provider, developer, team, customer, global, provider,
- * model); a request that does not fit every one is refused with a 402 naming the budget. At the end the actual cost
- * is committed and the hold released. Parallel requests therefore cannot spend what others have reserved.
- * Not yet: truing the estimate up from `message_start`, topping up while a stream runs and cutting it when a top-up
- * does not fit, lowering max_tokens to what the remainder buys (issue 3).
+ * Budget admission and settlement (DESIGN.md principle 4). Before dispatch, an estimate of the request's cost
+ * (cost-estimator.ts: cache-aware input, the key's typical output) is reserved atomically on every budget that
+ * applies (key, key-provider, developer, team, customer, global, provider, model); a request that does not fit
+ * every one is refused with a 402 naming the budget. When the remainder cannot cover the request's worst case,
+ * its max_tokens is lowered to what the remainder buys (or it is refused below `minOutputTokens`). While it runs,
+ * its BudgetHold is trued up, topped up and renewed (budget-hold.ts); at the end the actual cost is committed.
+ * Strict mode reserves the worst case instead and never exceeds a limit.
  */
 export class BudgetGate {
   readonly #counters: CounterStore;
   readonly #prices: Pricer;
   readonly #clock: Clock;
+  readonly #enforcement: BudgetEnforcement;
+  readonly #estimator: CostEstimator;
   readonly #schedules = new Map<string, { updatedAt: number; schedule: PeriodSchedule }>();
   readonly #modelMatchers = new Map<string, NameMatcher>();
+  #settleListener: ((items: readonly SettledBudget[]) => void) | null = null;
 
-  constructor(counters: CounterStore, prices: Pricer, clock: Clock) {
+  constructor(counters: CounterStore, prices: Pricer, clock: Clock, enforcement: Partial<BudgetEnforcement> = {}) {
     this.#counters = counters;
     this.#prices = prices;
     this.#clock = clock;
+    this.#enforcement = { ...DEFAULT_ENFORCEMENT, ...enforcement };
+    this.#estimator = new CostEstimator(prices);
+  }
+
+  get enforcement(): Readonly<BudgetEnforcement> {
+    return this.#enforcement;
+  }
+
+  /** Told (synchronously, after the commit) which budget windows took spend; e.g. threshold alerts. */
+  setSettleListener(listener: ((items: readonly SettledBudget[]) => void) | null): void {
+    this.#settleListener = listener;
   }
 
   /** The budgets a request counts against. Cheap; no I/O. */
@@ -85,12 +104,15 @@ export class BudgetGate {
     return out;
   }
 
-  /** Reserves the estimate on every budget, or throws a GatewayError (402, or 400 for an unknown price). */
+  /**
+   * Reserves on every budget (the estimate; strict: the worst case), lowering the output cap when the remainder
+   * cannot cover the worst case; or throws a GatewayError (402; 400 for an unknown price; 503 counters down).
+   */
   async admit(budgets: readonly BudgetSnapshot[], request: BudgetRequest): Promise<BudgetHold | null> {
     if (budgets.length === 0) return null;
     const estimate = this.#estimate(request);
     const now = this.#clock.now();
-    const items = budgets.map((budget) => {
+    const items: HeldItem[] = budgets.map((budget) => {
       const window = this.#schedule(budget).windowAt(now);
       return {
         key: `budget:${budget.id}:${window.start}`,
@@ -98,17 +120,103 @@ export class BudgetGate {
         expireAtMs: window.end === null ? undefined : window.end + COUNTER_GRACE_MS,
       };
     });
-    let result: Awaited<ReturnType<CounterStore["reserve"]>>;
-    try {
-      result = await this.#counters.reserve({
+    const { strict, minOutputTokens } = this.#enforcement;
+    const perToken = Math.max(1, estimate.outputNanoUsdPerToken);
+    const input = strict ? estimate.worstInputNanoUsd : estimate.inputNanoUsd;
+    const clientCap = request.maxOutputTokens;
+    const cap = clientCap ?? UNCAPPED_OUTPUT_TOKENS;
+    let amount = strict ? input + cap * perToken : input + estimate.outputNanoUsd;
+    let result = await this.#reserve(request.id, items, amount);
+    if (!result.ok && result.reason === "limit") {
+      // The whole estimate does not fit, but the remainder may still buy a useful answer: take it all, with
+      // max_tokens lowered to match (below).
+      const room = result.limit - result.committed - result.reserved;
+      if (room >= input + minOutputTokens * perToken) {
+        amount = room;
+        result = await this.#reserve(request.id, items, amount);
+      }
+    }
+    if (!result.ok) {
+      if (result.reason === "duplicate_id") throw new GatewayError("TG_INTERNAL", "Duplicate budget reservation.");
+      const budget = items[result.index]?.budget;
+      throw budgetExhausted(budget, result.committed, result.reserved, this.#resetAt(budget, now));
+    }
+    const hold = new BudgetHold(
+      {
         id: request.id,
-        items: items.map((i) => ({
-          key: i.key,
-          amount: estimate,
-          limit: i.budget.limitNanoUsd,
-          expireAtMs: i.expireAtMs,
-        })),
-        ttlMs: HOLD_TTL_MS,
+        items,
+        estimate,
+        pricing: { pricingProvider: request.pricingProvider, model: request.model },
+        keyId: request.key?.id ?? null,
+        held: amount,
+      },
+      { counters: this.#counters, prices: this.#prices, clock: this.#clock, enforcement: this.#enforcement },
+    );
+    // What the output may cost: the part of the hold beyond the input, plus whatever the budgets have left.
+    const headroom = result.headroom ?? Number.MAX_SAFE_INTEGER;
+    const affordable = Math.floor(Math.min(Number.MAX_SAFE_INTEGER, amount - input + headroom) / perToken);
+    if (affordable < cap) {
+      if (affordable < minOutputTokens) {
+        await this.release(hold);
+        throw remainderTooSmall(items, affordable, minOutputTokens, this.#resetAt(items[0]?.budget, now));
+      }
+      hold.loweredMaxOutputTokens = affordable;
+      // A whole response cannot be cut as it runs: near a limit it holds its (lowered) worst case.
+      const worst = input + affordable * perToken;
+      if (!request.stream && !strict && worst > amount) await this.#grow(hold, worst - amount);
+    } else if (strict && clientCap === null) {
+      hold.loweredMaxOutputTokens = cap; // strict needs a cap to bound the worst case
+    }
+    hold.startRenewing();
+    return hold;
+  }
+
+  /** Commits the actual cost (the hold when it is unknown) and frees the hold. Never throws. */
+  async settle(
+    hold: BudgetHold,
+    actualNanoUsd: number | null,
+    reported: Usage | null,
+    sessionId: string | null,
+  ): Promise<void> {
+    hold.end();
+    if (reported !== null) this.#estimator.learn({ keyId: hold.keyId, model: hold.pricing.model, sessionId }, reported);
+    const amount = actualNanoUsd ?? hold.held;
+    try {
+      await this.#counters.commit(
+        hold.id,
+        hold.items.map((i) => ({ key: i.key, amount, expireAtMs: i.expireAtMs })),
+      );
+    } catch {
+      // Counters unreachable: the hold expires by itself; the log row keeps the cost for a rebuild.
+      return;
+    }
+    this.#settleListener?.(
+      hold.items.map((i) => ({ budget: i.budget, counterKey: i.key, windowStart: windowStartOf(i.key) })),
+    );
+  }
+
+  /** Frees a hold without cost (the request failed before the provider could bill it). */
+  async release(hold: BudgetHold): Promise<void> {
+    hold.end();
+    try {
+      await this.#counters.release(hold.id);
+    } catch {
+      // As in settle.
+    }
+  }
+
+  /** The total estimate admission would reserve (non-strict); null if the model is unpriced. */
+  estimateCost(request: BudgetRequest): number | null {
+    const estimate = this.#estimator.estimate(estimateRequest(request));
+    return estimate === null ? null : estimate.inputNanoUsd + estimate.outputNanoUsd;
+  }
+
+  async #reserve(id: string, items: readonly HeldItem[], amount: number) {
+    try {
+      return await this.#counters.reserve({
+        id,
+        items: items.map((i) => ({ key: i.key, amount, limit: i.budget.limitNanoUsd, expireAtMs: i.expireAtMs })),
+        ttlMs: this.#enforcement.holdTtlMs,
       });
     } catch (err) {
       if (!(err instanceof CountersUnavailableError)) throw err;
@@ -117,54 +225,30 @@ export class BudgetGate {
         "Budget counters are unreachable; the request was not admitted.",
       );
     }
-    if (!result.ok) {
-      if (result.reason === "duplicate_id") throw new GatewayError("TG_INTERNAL", "Duplicate budget reservation.");
-      const budget = items[result.index]?.budget;
-      throw budgetExhausted(budget, result.committed, result.reserved, this.#resetAt(budget, now));
-    }
-    return { id: request.id, items: items.map(({ key, budget }) => ({ key, budget })), estimateNanoUsd: estimate };
   }
 
-  /** Commits the actual cost (the estimate when it is unknown) and frees the hold. Never throws. */
-  async settle(hold: BudgetHold, actualNanoUsd: number | null): Promise<void> {
-    const amount = actualNanoUsd ?? hold.estimateNanoUsd;
+  async #grow(hold: BudgetHold, delta: number): Promise<void> {
     try {
-      await this.#counters.commit(
+      const grown = await this.#counters.adjust(
         hold.id,
-        hold.items.map((i) => ({ key: i.key, amount })),
+        hold.items.map((i) => ({ key: i.key, delta, limit: i.budget.limitNanoUsd, expireAtMs: i.expireAtMs })),
       );
+      if (grown.ok) hold.held += delta;
     } catch {
-      // Counters unreachable: the hold expires by itself; the log row keeps the cost for a rebuild.
+      // Keep the estimate's hold; settlement books the real cost.
     }
   }
 
-  /** Frees a hold without cost (the request failed before the provider could bill it). */
-  async release(hold: BudgetHold): Promise<void> {
-    try {
-      await this.#counters.release(hold.id);
-    } catch {
-      // As in settle.
-    }
-  }
-
-  /** The estimate admission reserves: input from the body size, output up to max_tokens (≤ 1,024); null if unpriced. */
-  estimateCost(request: BudgetRequest): number | null {
-    const usage = emptyUsage();
-    usage.input = estimateInputTokensFromRequestBytes(request.requestBytes);
-    usage.output = Math.min(request.maxOutputTokens ?? TYPICAL_OUTPUT_TOKENS, TYPICAL_OUTPUT_TOKENS);
-    return this.#prices.cost(request.pricingProvider, request.model, usage).costNanoUsd;
-  }
-
-  #estimate(request: BudgetRequest): number {
-    const cost = this.estimateCost(request);
-    if (cost === null) {
+  #estimate(request: BudgetRequest): CostEstimate {
+    const estimate = this.#estimator.estimate(estimateRequest(request));
+    if (estimate === null) {
       throw new GatewayError(
         "TG_UNKNOWN_PRICE",
         `Model "${request.model}" on provider "${request.provider}" has no known price, and this request counts against a budget. ` +
           "Add a price override (POST /api/pricing/overrides or pricing.overrides in the config file).",
       );
     }
-    return cost;
+    return estimate;
   }
 
   #modelMatcher(pattern: string): NameMatcher {
@@ -214,7 +298,62 @@ export class BudgetGate {
   }
 }
 
-function budgetExhausted(
+function estimateRequest(request: BudgetRequest) {
+  return {
+    pricingProvider: request.pricingProvider,
+    model: request.model,
+    requestBytes: request.requestBytes,
+    maxOutputTokens: request.maxOutputTokens,
+    keyId: request.key?.id ?? null,
+    sessionId: request.sessionId,
+  };
+}
+
+/** Why a stream was cut: the budget that refused its top-up, as the 402 would have said it. */
+export function streamCutError(hold: BudgetHold, now: number): GatewayError {
+  const exhausted = hold.exhausted;
+  if (exhausted === null) return new GatewayError("TG_BUDGET_EXHAUSTED", "A budget is exhausted.");
+  const { budget, refusal } = exhausted;
+  const schedule = compilePeriod({
+    period: budget.period,
+    mode: budget.mode,
+    timeZone: budget.timeZone,
+    anchor: budget.anchorAt ?? budget.createdAt,
+  });
+  const name = budget.name ?? `${budget.scopeType} budget`;
+  const owner = budget.scopeName ? ` of ${budget.scopeType} "${budget.scopeName}"` : "";
+  const resetAt = schedule.nextReset(now);
+  const resets = resetAt === null ? "It does not reset (prepaid)." : `It resets at ${new Date(resetAt).toISOString()}.`;
+  return new GatewayError(
+    "TG_BUDGET_EXHAUSTED",
+    `Budget "${name}"${owner} is exhausted: $${formatUsd(refusal.committed)} spent and ` +
+      `$${formatUsd(refusal.reserved)} held by requests in flight (this response included) of its ` +
+      `$${formatUsd(budget.limitNanoUsd)} ${budget.period} limit, so the response was cut short here. ${resets}`,
+  );
+}
+
+/** The window start encoded in a budget counter key (`budget:<id>:<start>`). */
+function windowStartOf(counterKey: string): number {
+  return Number(counterKey.slice(counterKey.lastIndexOf(":") + 1));
+}
+
+function remainderTooSmall(
+  items: readonly HeldItem[],
+  affordable: number,
+  minimum: number,
+  resetAt: number | null,
+): GatewayError {
+  const budget = items[0]?.budget;
+  const name = budget ? (budget.name ?? `${budget.scopeType} budget`) : "A budget";
+  const resets = resetAt === null ? "" : ` It resets at ${new Date(resetAt).toISOString()}.`;
+  return new GatewayError(
+    "TG_BUDGET_EXHAUSTED",
+    `Budget "${name}" is nearly exhausted: what is left buys ${Math.max(0, affordable)} output tokens, ` +
+      `fewer than the ${minimum} a request needs.${resets}`,
+  );
+}
+
+export function budgetExhausted(
   budget: BudgetSnapshot | undefined,
   committed: number,
   reserved: number,

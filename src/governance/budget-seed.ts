@@ -16,8 +16,9 @@ const SCOPE_COLUMN = {
 
 /**
  * Rebuilds budget counters from the request log for the current window of every budget not seeded yet in this
- * process: at startup (so a restart never forgets spend) and when budgets appear. Runs off the request path; one
- * aggregate query per budget.
+ * process: at startup (so a restart never forgets spend) and when budgets appear or change their period terms. A
+ * window that began after this process started counting its budget is left as counted. Runs off the request path;
+ * one aggregate query per budget.
  */
 export class BudgetSeeder {
   readonly #db: Db;
@@ -25,6 +26,8 @@ export class BudgetSeeder {
   readonly #gate: BudgetGate;
   readonly #clock: Clock;
   readonly #seeded = new Set<string>();
+  /** Per budget: when this process began counting it under its current period terms (and which terms). */
+  readonly #counting = new Map<string, { since: number; terms: string }>();
 
   constructor(db: Db, counters: CounterStore, gate: BudgetGate, clock: Clock) {
     this.#db = db;
@@ -37,7 +40,21 @@ export class BudgetSeeder {
     const now = this.#clock.now();
     for (const budget of snapshot.budgetsById.values()) {
       const window = this.#gate.counterKey(budget, now);
+      const terms = `${budget.period}|${budget.mode}|${budget.timeZone}|${budget.anchorAt ?? budget.createdAt}`;
+      let counting = this.#counting.get(budget.id);
+      let fresh = false;
+      if (counting === undefined || counting.terms !== terms) {
+        counting = { since: now, terms };
+        this.#counting.set(budget.id, counting);
+        fresh = true;
+      }
       if (this.#seeded.has(window.key)) continue;
+      if (!fresh && window.start > counting.since) {
+        // A window that began while this process counted the budget: its counter holds every settlement, while
+        // the log lags (batched writes); rebuilding it from the log would drop the newest spend.
+        this.#seeded.add(window.key);
+        continue;
+      }
       const spent = await this.#spent(budget, window.start, window.end);
       await this.#counters.seed([{ key: window.key, committed: spent, expireAtMs: window.end ?? undefined }]);
       this.#seeded.add(window.key);

@@ -9,7 +9,8 @@ import { parseRateWindow } from "./periods.ts";
 export interface RateTicket {
   id: string;
   leases: string[];
-  tokenWindows: { key: string; limit: number; windowMs: number }[];
+  /** `held`: the estimate booked at admission, trued up to the actual tokens at the end. */
+  tokenWindows: { key: string; limit: number; windowMs: number; held: number }[];
 }
 
 /** A crashed process's concurrency slots free themselves after this long. */
@@ -17,9 +18,9 @@ const LEASE_TTL_MS = 15 * 60_000;
 
 /**
  * Rate limits on the data plane: requests per window (counted at admission), tokens per window (a request is
- * refused while the window is already full; its actual tokens are charged when it ends) and concurrent requests
- * (a lease held until the response ends). Refusals are 429 with `retry-after`. All through the counter store, so
- * with Redis the limits hold across gateway processes.
+ * refused while the window is full; it holds its estimate until it ends, when the actual tokens replace it) and
+ * concurrent requests (a lease held until the response ends). Refusals are 429 with `retry-after`; a refused
+ * request counts on none of them. All through the counter store, so with Redis the limits hold across processes.
  */
 export class RateGate {
   readonly #counters: CounterStore;
@@ -49,30 +50,38 @@ export class RateGate {
     return out;
   }
 
-  /** Counts the request against every applicable limit, atomically per kind; throws a 429 GatewayError when over. */
-  async admit(limits: readonly RateLimitSnapshot[], requestId: string): Promise<RateTicket | null> {
+  /**
+   * Counts the request against every applicable limit (requests and tokens in one atomic step, then the leases);
+   * throws a 429 GatewayError when over. `estimatedTokens` is held on each token window while the request runs, so
+   * parallel requests see each other's: a window ends at most one request over its limit (with 0, parallel requests
+   * are only stopped once finished ones have filled the window).
+   */
+  async admit(
+    limits: readonly RateLimitSnapshot[],
+    requestId: string,
+    estimatedTokens = 0,
+  ): Promise<RateTicket | null> {
     if (limits.length === 0) return null;
-    const requests: RateItem[] = [];
-    const tokens: RateItem[] = [];
+    const held = Math.max(0, Math.ceil(estimatedTokens));
+    const items: RateItem[] = [];
     const ticket: RateTicket = { id: requestId, leases: [], tokenWindows: [] };
     for (const l of limits) {
       if (l.window === null) continue;
       const windowMs = this.#windowMs(l.window);
-      if (l.maxRequests !== null) requests.push({ key: `rate:${l.id}:req`, limit: l.maxRequests, windowMs, cost: 1 });
       if (l.maxTokens !== null) {
-        // Cost 0: refused only when the window is already full; the real tokens are charged at the end.
-        tokens.push({ key: `rate:${l.id}:tok`, limit: l.maxTokens, windowMs, cost: 0 });
-        ticket.tokenWindows.push({ key: `rate:${l.id}:tok`, limit: l.maxTokens, windowMs });
+        // Admitted while the window (charged + held) is below the limit: current + held ≤ limit − 1 + held.
+        items.push({ key: `rate:${l.id}:tok`, limit: l.maxTokens - 1 + held, windowMs, cost: held });
+        ticket.tokenWindows.push({ key: `rate:${l.id}:tok`, limit: l.maxTokens, windowMs, held });
       }
+      if (l.maxRequests !== null) items.push({ key: `rate:${l.id}:req`, limit: l.maxRequests, windowMs, cost: 1 });
     }
     try {
-      for (const [items, what] of [
-        [tokens, "tokens"],
-        [requests, "requests"],
-      ] as const) {
-        if (items.length === 0) continue;
+      if (items.length > 0) {
         const hit = await this.#counters.hit(items);
-        if (!hit.ok) throw rateLimited(limits, hit.key, what, hit.retryAfterMs);
+        if (!hit.ok) {
+          const what = hit.key.endsWith(":tok") ? "tokens" : "requests";
+          throw rateLimited(limits, hit.key, what, hit.retryAfterMs);
+        }
       }
       for (const l of limits) {
         if (l.maxConcurrent === null) continue;
@@ -80,6 +89,7 @@ export class RateGate {
         const lease = await this.#counters.acquire(key, l.maxConcurrent, requestId, LEASE_TTL_MS);
         if (!lease.ok) {
           await this.release(ticket);
+          await this.#uncount(items);
           throw rateLimited(limits, key, "concurrent requests", 1000);
         }
         ticket.leases.push(key);
@@ -94,12 +104,14 @@ export class RateGate {
     return ticket;
   }
 
-  /** Charges the request's actual tokens and frees its concurrency slots. Never throws. */
+  /** Replaces the token holds with the actual tokens and frees the concurrency slots. Never throws. */
   async settle(ticket: RateTicket, tokens: number): Promise<void> {
+    const changed = ticket.tokenWindows.filter((w) => tokens !== w.held);
     try {
-      if (tokens > 0 && ticket.tokenWindows.length > 0) {
+      if (changed.length > 0) {
+        // A negative delta (the estimate was high) is a refund booked in the current bucket.
         await this.#counters.hit(
-          ticket.tokenWindows.map((w) => ({ ...w, cost: tokens })),
+          changed.map(({ key, limit, windowMs, held }) => ({ key, limit, windowMs, cost: tokens - held })),
           { force: true },
         );
       }
@@ -116,6 +128,19 @@ export class RateGate {
       } catch {
         // The lease expires by itself.
       }
+    }
+  }
+
+  /** Takes back what a hit booked for a request that was refused after all (a refused request counts nowhere). */
+  async #uncount(items: readonly RateItem[]): Promise<void> {
+    if (items.length === 0) return;
+    try {
+      await this.#counters.hit(
+        items.map((item) => ({ ...item, cost: -(item.cost ?? 1) })),
+        { force: true },
+      );
+    } catch {
+      // Counters unreachable: the window keeps the count until it slides past.
     }
   }
 

@@ -1,5 +1,7 @@
 import type { BudgetRequest } from "../governance/budget-gate.ts";
+import { DEFAULT_TYPICAL_OUTPUT_TOKENS } from "../governance/cost-estimator.ts";
 import type { VirtualKeySnapshot } from "../governance/entities/index.ts";
+import { estimateInputTokensFromRequestBytes } from "../metering/estimate.ts";
 import type { CallState } from "./call-state.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 
@@ -19,11 +21,17 @@ export async function admit(
 ): Promise<void> {
   const budgetRequest: BudgetRequest = { ...request, id: state.record.id, key };
   const limits = rt.rates.applicable(rt.governance, key, request.provider, request.model);
-  if (limits.length > 0) state.ticket = await rt.rates.admit(limits, state.record.id);
+  if (limits.length > 0) state.ticket = await rt.rates.admit(limits, state.record.id, tokenEstimate(request));
   if (key?.sessionCaps && state.record.sessionId) {
     const estimate = rt.budgets.estimateCost(budgetRequest) ?? 0;
     state.sessionHold = await rt.sessions.admit(key, state.record.sessionId, body, state.record.id, estimate);
   }
   const budgets = rt.budgets.applicable(rt.governance, key, request.provider, request.model);
   if (budgets.length > 0) state.hold = await rt.budgets.admit(budgets, budgetRequest);
+}
+
+/** Tokens a request holds on token windows while it runs (replaced by the actual count when it ends). */
+function tokenEstimate(request: Omit<BudgetRequest, "id" | "key">): number {
+  const output = Math.min(request.maxOutputTokens ?? DEFAULT_TYPICAL_OUTPUT_TOKENS, DEFAULT_TYPICAL_OUTPUT_TOKENS);
+  return estimateInputTokensFromRequestBytes(request.requestBytes) + output;
 }

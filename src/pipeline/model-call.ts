@@ -14,6 +14,7 @@ import type { Resolution } from "../providers/registry.ts";
 import { admit } from "./admission.ts";
 import { type CallState, newCallState } from "./call-state.ts";
 import { maxOutputTokens, type ParsedCall, parseModelCall, type RouteSpec } from "./ingress.ts";
+import { capOutputTokens } from "./output-cap.ts";
 import { prepareBody } from "./prepare-body.ts";
 import { BodyRelay, type Relay } from "./relay-body.ts";
 import { StreamRelay } from "./relay-stream.ts";
@@ -82,6 +83,8 @@ export async function handleModelCall(
       model: resolution.upstreamModel,
       requestBytes: raw.length,
       maxOutputTokens: maxOutputTokens(parsed),
+      sessionId: state.record.sessionId,
+      stream: parsed.stream,
     });
   } catch (err) {
     failBeforeUpstream(rt, state, res, err);
@@ -93,6 +96,9 @@ export async function handleModelCall(
     return;
   }
   const body = prepareBody(spec, raw, parsed, resolution.upstreamModel);
+  // The budget's remainder buys less than the client's max_tokens: ask the provider for no more than that.
+  const lowered = state.hold?.loweredMaxOutputTokens ?? null;
+  if (lowered !== null) body.bytes = capOutputTokens(spec.dialect, body.bytes, lowered);
   const url = upstreamUrl(
     provider,
     spec.op,
@@ -122,6 +128,10 @@ export async function handleModelCall(
                 requestBytes: raw.length,
                 injectedUsage: body.injectedUsage,
                 resume: () => exchange.resume(),
+                stop: () => {
+                  exchange.abort();
+                  done();
+                },
               },
             )
           : new BodyRelay(rt, state, spec, res, { status, headers }, raw.length);

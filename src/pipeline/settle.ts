@@ -45,7 +45,9 @@ export function finish(rt: GatewayRuntime, state: CallState): void {
   if (hold) {
     state.hold = null;
     // Nothing billed (refused, failed before the provider answered): free the hold; else commit what it cost.
-    void (tokens > 0 ? rt.budgets.settle(hold, r.costNanoUsd) : rt.budgets.release(hold));
+    void (tokens > 0
+      ? rt.budgets.settle(hold, r.costNanoUsd, r.usageEstimated ? null : usageOf(r), r.sessionId)
+      : rt.budgets.release(hold));
   }
   const sessionHold = state.sessionHold;
   if (sessionHold) {
@@ -57,6 +59,17 @@ export function finish(rt: GatewayRuntime, state: CallState): void {
     state.ticket = null;
     void rt.rates.settle(ticket, tokens);
   }
+}
+
+function usageOf(r: CallState["record"]): Usage {
+  return {
+    input: r.inputTokens,
+    cacheRead: r.cacheReadTokens,
+    cacheWrite5m: r.cacheWrite5mTokens,
+    cacheWrite1h: r.cacheWrite1hTokens,
+    output: r.outputTokens,
+    reasoning: r.reasoningTokens,
+  };
 }
 
 /** The client left before the upstream answered: nothing to send; the prompt may be billed, so estimate it. */

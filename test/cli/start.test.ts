@@ -18,12 +18,17 @@ interface Started {
   output: () => string;
 }
 
+/** Every child started, so a failed test cannot leave one running (and the test file waiting for it). */
+const children = new Set<ChildProcess>();
+
 /** Runs `tollgate start` as a real process and waits for its "listening" line. */
 async function start(env: Record<string, string>, args: string[] = []): Promise<Started> {
   const child = spawn(process.execPath, [MAIN, "start", "--port", "0", ...args], {
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
   let out = "";
   child.stdout?.on("data", (d: Buffer) => {
     out += d.toString();
@@ -49,6 +54,7 @@ describe("tollgate start", () => {
     dataDir = await mkdtemp(join(tmpdir(), "tollgate-cli-"));
   });
   after(async () => {
+    for (const child of children) child.kill("SIGKILL");
     await mock.close();
     await rm(dataDir, { recursive: true, force: true });
   });

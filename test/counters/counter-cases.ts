@@ -90,7 +90,8 @@ export function registerCounterCases(backend: CounterBackend): void {
             { key: k("team"), amount: 300, limit: 5000 },
           ],
         });
-        assert.deepEqual(reserved, { ok: true });
+        // headroom: the least any budget has left with this hold taken (the key's 1000 − 300).
+        assert.deepEqual(reserved, { ok: true, headroom: 700 });
         assert.deepEqual(await store.get([k("key"), k("team"), k("unknown")]), [
           value(0, 300),
           value(0, 300),
@@ -142,7 +143,7 @@ export function registerCounterCases(backend: CounterBackend): void {
         await store.seed([{ key: k("key"), committed: 400 }]);
         assert.deepEqual(
           await store.reserve({ id: k("a"), ttlMs: MINUTE, items: [{ key: k("key"), amount: 350, limit: 1000 }] }),
-          { ok: true },
+          { ok: true, headroom: 250 },
         );
         const over = await store.reserve({
           id: k("b"),
@@ -152,7 +153,7 @@ export function registerCounterCases(backend: CounterBackend): void {
         assert.equal(over.ok, false);
         assert.deepEqual(
           await store.reserve({ id: k("c"), ttlMs: MINUTE, items: [{ key: k("key"), amount: 250, limit: 1000 }] }),
-          { ok: true },
+          { ok: true, headroom: 0 },
         );
         assert.deepEqual(await store.get([k("key")]), [value(400, 600)]);
       });
@@ -163,7 +164,10 @@ export function registerCounterCases(backend: CounterBackend): void {
         const max = Number.MAX_SAFE_INTEGER;
         await store.seed([{ key: k("big"), committed: max - 100 }]);
         const item = (amount: number) => ({ key: k("big"), amount, limit: max - 10 });
-        assert.deepEqual(await store.reserve({ id: k("a"), ttlMs: MINUTE, items: [item(90)] }), { ok: true });
+        assert.deepEqual(await store.reserve({ id: k("a"), ttlMs: MINUTE, items: [item(90)] }), {
+          ok: true,
+          headroom: 0,
+        });
         assert.equal((await store.reserve({ id: k("b"), ttlMs: MINUTE, items: [item(1)] })).ok, false);
         assert.deepEqual(await store.get([k("big")]), [value(max - 100, 90)]);
         await store.commit(k("a"), [{ key: k("big"), amount: 90 }]);
@@ -174,11 +178,11 @@ export function registerCounterCases(backend: CounterBackend): void {
         const { store, clock } = await one();
         const k = namespace();
         const request = { id: k("r"), ttlMs: 10 * SECOND, items: [{ key: k("key"), amount: 10, limit: 100 }] };
-        assert.deepEqual(await store.reserve(request), { ok: true });
+        assert.deepEqual(await store.reserve(request), { ok: true, headroom: 90 });
         assert.deepEqual(await store.reserve(request), { ok: false, reason: "duplicate_id" });
         assert.deepEqual(await store.get([k("key")]), [value(0, 10)]);
         clock.advance(10 * SECOND);
-        assert.deepEqual(await store.reserve(request), { ok: true });
+        assert.deepEqual(await store.reserve(request), { ok: true, headroom: 90 });
         assert.deepEqual(await store.get([k("key")]), [value(0, 10)]);
       });
 
@@ -305,7 +309,7 @@ export function registerCounterCases(backend: CounterBackend): void {
         assert.deepEqual(await store.get([k("key")]), [value(0, 100)]);
         assert.deepEqual(
           await store.reserve({ id: k("other"), ttlMs: MINUTE, items: [{ key: k("key"), amount: 300, limit: 600 }] }),
-          { ok: true },
+          { ok: true, headroom: 200 },
         );
         assert.deepEqual(await store.adjust(k("r"), [{ key: k("key"), delta: -1000, limit: 600 }]), { ok: true });
         assert.deepEqual(await store.get([k("key")]), [value(0, 300)]);
@@ -373,7 +377,7 @@ export function registerCounterCases(backend: CounterBackend): void {
         assert.deepEqual(await store.get([k("key"), k("team")]), [value(0, 0), value(0, 0)]);
         assert.deepEqual(
           await store.reserve({ id: k("r2"), ttlMs: MINUTE, items: [{ key: k("key"), amount: 100, limit: 100 }] }),
-          { ok: true },
+          { ok: true, headroom: 0 },
         );
         // Settling the expired one still books the money, but reports that its hold was gone.
         assert.deepEqual(await store.commit(k("r"), [{ key: k("team"), amount: 60 }]), { found: false });

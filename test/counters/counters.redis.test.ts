@@ -250,8 +250,14 @@ describe("Redis counter store specifics", { skip: skip ?? false }, () => {
     const [a, b, c] = await Promise.all([openStore({ clock }), openStore({ clock }), openStore({ clock })]);
     try {
       const items = [{ key: "shared:k", amount: 400, limit: 1000 }];
-      assert.deepEqual(await (a as RedisCounterStore).reserve({ id: "sa", ttlMs: 60_000, items }), { ok: true });
-      assert.deepEqual(await (b as RedisCounterStore).reserve({ id: "sb", ttlMs: 60_000, items }), { ok: true });
+      assert.deepEqual(await (a as RedisCounterStore).reserve({ id: "sa", ttlMs: 60_000, items }), {
+        ok: true,
+        headroom: 600,
+      });
+      assert.deepEqual(await (b as RedisCounterStore).reserve({ id: "sb", ttlMs: 60_000, items }), {
+        ok: true,
+        headroom: 200,
+      });
       assert.equal((await (c as RedisCounterStore).reserve({ id: "sc", ttlMs: 60_000, items })).ok, false);
       // One process settles another's reservation (the id is all it needs).
       assert.deepEqual(await (c as RedisCounterStore).commit("sa", [{ key: "shared:k", amount: 100 }]), {

@@ -3,6 +3,8 @@ import { initialMigration } from "./0001-initial.ts";
 import { governanceMigration } from "./0002-governance.ts";
 import { logAttributionMigration } from "./0003-log-attribution.ts";
 import { sessionCapsMigration } from "./0004-session-caps.ts";
+import { budgetAlertsMigration } from "./0005-budget-alerts.ts";
+import { configManagedMigration } from "./0006-config-managed.ts";
 
 /**
  * Every migration, in order, as code (not files found at runtime), so they run the same from src/ and dist/.
@@ -13,6 +15,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0002_governance": governanceMigration,
   "0003_log_attribution": logAttributionMigration,
   "0004_session_caps": sessionCapsMigration,
+  "0005_budget_alerts": budgetAlertsMigration,
+  "0006_config_managed": configManagedMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

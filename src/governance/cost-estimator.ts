@@ -1,0 +1,134 @@
+import { estimateInputTokensFromRequestBytes } from "../metering/estimate.ts";
+import { emptyUsage, type Usage } from "../metering/usage.ts";
+import type { Pricer } from "../pipeline/runtime.ts";
+
+/** What admission knows about a request before it is sent. */
+export interface EstimateRequest {
+  pricingProvider: string;
+  model: string;
+  requestBytes: number;
+  /** The client's output cap, when it sent one. */
+  maxOutputTokens: number | null;
+  /** Whose habits to use: the virtual key's id, or null for anonymous traffic. */
+  keyId: string | null;
+  sessionId: string | null;
+}
+
+/** A request's expected cost, in nano-dollars, split where the stream will correct it. */
+export interface CostEstimate {
+  /** Input, cache-aware: what the session's previous request says is already in the prompt cache. */
+  inputNanoUsd: number;
+  /** Typical output for this key and model, capped by max_tokens. */
+  outputNanoUsd: number;
+  outputTokens: number;
+  /** One output token (for sizing max_tokens to a budget's remainder). */
+  outputNanoUsdPerToken: number;
+  /** Input at worst: every byte a token at the dearest input rate (strict mode). */
+  worstInputNanoUsd: number;
+}
+
+/** Output tokens assumed for a key and model never seen before (capped by max_tokens). */
+export const DEFAULT_TYPICAL_OUTPUT_TOKENS = 1024;
+/** Weight of the newest request in the running average of a key's output. */
+const OUTPUT_SMOOTHING = 0.3;
+/** Bounded memory: least recently updated entries go first. */
+const MAX_ENTRIES = 50_000;
+
+interface SessionPrefix {
+  /** All input tokens of the session's previous request (its whole prompt, which the next one extends). */
+  inputTokens: number;
+  /** Whether that request read or wrote the prompt cache (the provider caches this conversation). */
+  cached: boolean;
+  /** Whether it wrote the cache (Anthropic charges a premium for writes; OpenAI and Gemini do not). */
+  wrote: boolean;
+}
+
+/**
+ * Estimates what a request will cost before it runs, from what recent requests actually cost: a coding agent's
+ * 500 KB request is mostly a prompt-cache read, so pricing its bytes as fresh input would reserve ten times its
+ * real cost and refuse requests while most of the budget is left. Estimates are corrected as soon as the
+ * provider reports real numbers (BudgetGate true-up); they only decide how much is held meanwhile.
+ * In-process memory only: a restart or another process starts from the defaults, which is safe.
+ */
+export class CostEstimator {
+  readonly #prices: Pricer;
+  readonly #typicalOutput = new Map<string, number>();
+  readonly #sessions = new Map<string, SessionPrefix>();
+
+  constructor(prices: Pricer) {
+    this.#prices = prices;
+  }
+
+  /** The estimate, or null when the model has no known price. */
+  estimate(request: EstimateRequest): CostEstimate | null {
+    const provider = request.pricingProvider;
+    const tokens = estimateInputTokensFromRequestBytes(request.requestBytes);
+    const input = emptyUsage();
+    const prefix = request.sessionId === null ? undefined : this.#sessions.get(sessionKey(request));
+    if (prefix?.cached) {
+      input.cacheRead = Math.min(prefix.inputTokens, tokens);
+      const fresh = tokens - input.cacheRead;
+      if (prefix.wrote) input.cacheWrite5m = fresh;
+      else input.input = fresh;
+    } else {
+      input.input = tokens;
+    }
+    const inputCost = this.#prices.cost(provider, request.model, input).costNanoUsd;
+    if (inputCost === null) return null;
+
+    const typical = this.#typicalOutput.get(outputKey(request)) ?? DEFAULT_TYPICAL_OUTPUT_TOKENS;
+    const cap = request.maxOutputTokens ?? Number.POSITIVE_INFINITY;
+    const outputTokens = Math.max(1, Math.min(Math.ceil(typical), cap));
+    // Priced with the input so long-context tiers (rates above N input tokens) apply to the output too.
+    const withOutput = { ...input, output: outputTokens };
+    const total = this.#prices.cost(provider, request.model, withOutput).costNanoUsd ?? inputCost;
+    const outputCost = Math.max(0, total - inputCost);
+    const perToken = Math.ceil(outputCost / outputTokens);
+
+    const worst = emptyUsage();
+    // A token is at least one byte, and cache writes are the dearest input.
+    worst.cacheWrite5m = request.requestBytes;
+    const worstInput = this.#prices.cost(provider, request.model, worst).costNanoUsd ?? inputCost;
+    return {
+      inputNanoUsd: inputCost,
+      outputNanoUsd: outputCost,
+      outputTokens,
+      outputNanoUsdPerToken: perToken,
+      worstInputNanoUsd: Math.max(worstInput, inputCost),
+    };
+  }
+
+  /** Learns from a finished request's real usage (only provider-reported numbers should be passed). */
+  learn(request: Pick<EstimateRequest, "keyId" | "model" | "sessionId">, usage: Usage): void {
+    const key = outputKey(request);
+    const previous = this.#typicalOutput.get(key);
+    const next = previous === undefined ? usage.output : previous + OUTPUT_SMOOTHING * (usage.output - previous);
+    remember(this.#typicalOutput, key, next);
+    if (request.sessionId !== null) {
+      const wrote = usage.cacheWrite5m + usage.cacheWrite1h > 0;
+      remember(this.#sessions, sessionKey(request), {
+        inputTokens: usage.input + usage.cacheRead + usage.cacheWrite5m + usage.cacheWrite1h,
+        cached: wrote || usage.cacheRead > 0,
+        wrote,
+      });
+    }
+  }
+}
+
+function outputKey(r: { keyId: string | null; model: string }): string {
+  return `${r.keyId ?? ""}\u0000${r.model}`;
+}
+
+function sessionKey(r: { keyId: string | null; model: string; sessionId: string | null }): string {
+  return `${r.keyId ?? ""}\u0000${r.model}\u0000${r.sessionId ?? ""}`;
+}
+
+/** Sets `key` as the newest entry, dropping the oldest past the bound. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_ENTRIES) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
+}

@@ -1,0 +1,521 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it, type TestContext } from "node:test";
+import Anthropic from "@anthropic-ai/sdk";
+import { Redis } from "ioredis";
+import type { RequestLogRecord } from "../../src/store/log-record.ts";
+import { startMockUpstream } from "../fixtures/mock-upstream/index.ts";
+import type { MockUpstream, RecordedRequest } from "../fixtures/mock-upstream/types.ts";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { dropSchema, randomSchemaName, requirePostgres, testPostgresUrl } from "../helpers/postgres.ts";
+import { requireRedis, testRedisUrl } from "../helpers/redis.ts";
+
+// Issue acceptance 1: Claude-Code-shaped traffic (streaming, max_tokens 64000, ~500 KB bodies served mostly from the
+// prompt cache) from 20 concurrent sessions against a $5 budget. claude-sonnet-4-6 is priced as claude-sonnet-4-5
+// (which the SDK warns about on every call): up to 200k input tokens, $3 input, $15 output, $0.30 cache read, $3.75
+// cache write (5 min) per million tokens. A turn of ~125k prompt tokens costs ≈ $0.037 cache read + $0.0075 cache
+// write + 100–3000 output tokens ($0.0015–$0.045): ~75 turns drain $5.
+const NANO = 1_000_000_000;
+const LIMIT_NANO = 5 * NANO;
+const GRANULARITY_NANO = 10_000_000; // the default top-up step (1¢)
+const SESSIONS = 20;
+/** The stated bound: committed ≤ limit + granularity × streams in flight (at most one per session). */
+const BOUND_NANO = LIMIT_NANO + GRANULARITY_NANO * SESSIONS;
+/** "Requests keep being admitted until less than 2 % of the budget is left." */
+const LEFT_NANO = LIMIT_NANO / 50;
+
+const MODEL = "claude-sonnet-4-6";
+const MAX_TOKENS = 64_000;
+/** Prompt bytes before the first turn (plus a little per session) and the growth per turn (≈ 2,000 tokens). */
+const BASE_BYTES = 440_000;
+const GROWTH_BYTES = 8_000;
+const GROWTH_TOKENS = GROWTH_BYTES / 4;
+const MIN_WORDS = 100;
+const MAX_WORDS = 3_000;
+/**
+ * Sessions arrive over time: each ARRIVAL_MS after the previous one, and with at most COLD sessions waiting for the
+ * start of their first answer, so that a slow machine does not pile up first requests (their estimate cannot know
+ * the prompt cache yet: input ~$0.38 instead of ~$0.05 until the provider reports it). They think a little between
+ * turns, and back off briefly after a refusal or a cut.
+ */
+const ARRIVAL_MS = 20;
+const COLD = 4;
+const THINK_MS = 20;
+const BACKOFF_MS = 30;
+const RETRIES = 3;
+
+// One filler string, sliced per turn: building 500 KB of text per request would cost more than the request.
+const FILLER = (() => {
+  const words = ["const", "return", "function", "import", "export", "await", "value", "result", "error", "index"];
+  const parts: string[] = [];
+  let length = 0;
+  for (let i = 0; length < BASE_BYTES + 200 * GROWTH_BYTES; i++) {
+    const word = words[(i * 7 + (i >> 3)) % words.length] ?? "x";
+    parts.push(word);
+    length += word.length + 1;
+  }
+  return parts.join(" ");
+})();
+const SYSTEM = "You are Claude Code, Anthropic's official CLI for Claude. ".repeat(40);
+
+/** mulberry32: the same traffic on every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Where one session sends its requests. */
+interface Lane {
+  gateway: TestGateway;
+  secret: string;
+}
+
+interface Traffic {
+  /** Streams that ran to their end. */
+  completed: number;
+  /** … of which stopped at max_tokens (the lowered cap reached the upstream, which honoured it). */
+  stoppedAtMaxTokens: number;
+  /** Streams cut by the gateway: the budget message of each. */
+  cuts: string[];
+  /** 402 refusals: the message of each. */
+  refusals: string[];
+  /** Anything else: must stay empty. */
+  unexpected: string[];
+  /** Most requests in flight at once, and the mean over time while any was. */
+  maxInFlight: number;
+  meanInFlight: number;
+}
+
+/** 20 sessions, each sending its turns one after another until the budget refuses it RETRIES + 1 times running. */
+async function runSessions(laneOf: (session: number, attempt: number) => Lane, seed: number): Promise<Traffic> {
+  const traffic: Traffic = {
+    completed: 0,
+    stoppedAtMaxTokens: 0,
+    cuts: [],
+    refusals: [],
+    unexpected: [],
+    maxInFlight: 0,
+    meanInFlight: 0,
+  };
+  let inFlight = 0;
+  let area = 0;
+  let busy = 0;
+  let last = performance.now();
+  const track = (delta: number) => {
+    const now = performance.now();
+    if (inFlight > 0) {
+      area += inFlight * (now - last);
+      busy += now - last;
+    }
+    last = now;
+    inFlight += delta;
+    traffic.maxInFlight = Math.max(traffic.maxInFlight, inFlight);
+  };
+  const started = Array.from({ length: SESSIONS }, () => Promise.withResolvers<void>());
+  const arrived = Array.from({ length: SESSIONS }, () => Promise.withResolvers<void>());
+  const session = async (index: number) => {
+    const rng = prng(seed * 1000 + index);
+    await started[index - 1]?.promise;
+    await sleep(ARRIVAL_MS);
+    await arrived[index - COLD]?.promise;
+    started[index]?.resolve();
+    let turn = 0;
+    let strikes = 0;
+    const clients = new Map<TestGateway, Anthropic>();
+    for (let attempt = 0; strikes <= RETRIES; attempt++) {
+      const lane = laneOf(index, attempt);
+      const client =
+        clients.get(lane.gateway) ??
+        new Anthropic({
+          apiKey: lane.secret,
+          baseURL: `${lane.gateway.url}/anthropic`,
+          maxRetries: 0,
+          defaultHeaders: { "x-claude-code-session-id": `session-${seed}-${index}` },
+        });
+      clients.set(lane.gateway, client);
+      const prompt = `session ${index}: ${FILLER.slice(0, BASE_BYTES + index * 1_000 + turn * GROWTH_BYTES)}`;
+      const body = {
+        model: MODEL,
+        max_tokens: MAX_TOKENS,
+        stream: true as const,
+        system: SYSTEM,
+        messages: [{ role: "user" as const, content: prompt }],
+      };
+      // The prompt is the previous turn (read from the cache) plus this turn's growth (written to it).
+      const tokens = Math.ceil(Buffer.byteLength(JSON.stringify(body)) / 4);
+      const words = MIN_WORDS + Math.floor(rng() * (MAX_WORDS - MIN_WORDS + 1));
+      const script = {
+        scenario: "text",
+        text: "ok ".repeat(words).trimEnd(),
+        chunkDelayMs: 1 + Math.floor(rng() * 3),
+        usage: {
+          input_tokens: 50,
+          cache_read_input_tokens: tokens - 50 - GROWTH_TOKENS,
+          cache_creation_input_tokens: GROWTH_TOKENS,
+          cache_creation: { ephemeral_5m_input_tokens: GROWTH_TOKENS, ephemeral_1h_input_tokens: 0 },
+        },
+      };
+      track(1);
+      try {
+        const stream = await client.messages.create(body, { headers: { "x-mock-script": JSON.stringify(script) } });
+        let stop: string | null = null;
+        for await (const event of stream) {
+          arrived[index]?.resolve();
+          if (event.type === "message_delta") stop = event.delta.stop_reason;
+        }
+        track(-1);
+        traffic.completed++;
+        if (stop === "max_tokens") traffic.stoppedAtMaxTokens++;
+        turn++;
+        strikes = 0;
+        await sleep(rng() * THINK_MS);
+      } catch (err) {
+        arrived[index]?.resolve();
+        track(-1);
+        const status = err instanceof Anthropic.APIError ? err.status : undefined;
+        const message = err instanceof Error ? err.message : String(err);
+        if (status === 402) traffic.refusals.push(message);
+        else if (/Budget .* exhausted.*cut short/s.test(message)) traffic.cuts.push(message);
+        else traffic.unexpected.push(`${status ?? "stream"}: ${message.slice(0, 300)}`);
+        strikes++;
+        await sleep(BACKOFF_MS);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: SESSIONS }, (_, i) => session(i)));
+  traffic.meanInFlight = busy > 0 ? area / busy : 0;
+  return traffic;
+}
+
+const usd = (nano: number) => `$${(nano / NANO).toFixed(4)}`;
+
+/**
+ * What a refusal or a cut said about its budget: "$X spent and $Y held by requests in flight [(this response
+ * included)] of its $L … limit".
+ */
+interface Standing {
+  /** limit − spent − held: what admission could still reserve. */
+  free: number;
+  /** limit − spent: holds not counted (they are estimates, mostly given back when their requests settle). */
+  unspent: number;
+}
+
+function standingIn(message: string): Standing | null {
+  const m = /\$([\d.]+) spent(?: and \$([\d.]+) held by requests in flight(?: \([^)]*\))?)? of its \$([\d.]+) /.exec(
+    message,
+  );
+  if (!m) return null;
+  const nano = (s: string | undefined) => Math.round(Number(s ?? "0") * NANO);
+  return { free: nano(m[3]) - nano(m[1]) - nano(m[2]), unspent: nano(m[3]) - nano(m[1]) };
+}
+
+/** "Budget … is nearly exhausted: what is left buys N output tokens, fewer than the 256 a request needs." */
+const TOO_SMALL = /is nearly exhausted: what is left buys \d+ output tokens/;
+
+interface BudgetView {
+  name: string;
+  limitUsd: string;
+  spentUsd: string;
+  heldUsd: string;
+}
+
+async function budgetsOf(gateway: TestGateway, secret: string): Promise<BudgetView[]> {
+  const res = await fetch(`${gateway.url}/tollgate/usage`, { headers: { authorization: `Bearer ${secret}` } });
+  assert.equal(res.status, 200);
+  return ((await res.json()) as { budgets: BudgetView[] }).budgets;
+}
+
+async function admin(gateway: TestGateway, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${gateway.url}/api${path}`, {
+    method,
+    headers: { authorization: `Bearer ${gateway.adminToken}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  assert.ok(res.status === 200 || res.status === 201, `${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Every row of the shared log (all writers flushed first). */
+async function allRows(gateways: readonly TestGateway[]): Promise<RequestLogRecord[]> {
+  for (const gw of gateways) await gw.gateway.logWriter.flush();
+  const first = gateways[0];
+  assert.ok(first);
+  return first.logs();
+}
+
+/**
+ * The acceptance checks for one run: `budgets` are the budget names that must hold (the key's, or the team's and
+ * the customer's), `keyIds` the keys whose rows count against them.
+ */
+async function checkRun(
+  t: TestContext,
+  run: {
+    traffic: Traffic;
+    mock: MockUpstream;
+    gateways: readonly TestGateway[];
+    keyIds: readonly string[];
+    probe: { gateway: TestGateway; secret: string };
+    budgets: readonly string[];
+  },
+): Promise<void> {
+  const { traffic, mock } = run;
+  const rows = (await allRows(run.gateways)).filter(
+    (r) => r.virtualKeyId !== null && run.keyIds.includes(r.virtualKeyId),
+  );
+  const served = rows.filter((r) => r.status === 200);
+  const committed = served.reduce((sum, r) => sum + (r.costNanoUsd ?? 0), 0);
+  const upstream = mock.requests.filter((r) => r.route === "anthropic-messages");
+  const lowered = upstream.filter((r) => (r.json as { max_tokens: number }).max_tokens < MAX_TOKENS);
+  const views = await budgetsOf(run.probe.gateway, run.probe.secret);
+  const early = truncatedByLoweredCaps(upstream, served);
+  const said = [...traffic.refusals, ...traffic.cuts].map((message) => ({ message, standing: standingIn(message) }));
+  const most = (messages: readonly string[], pick: (s: Standing) => number) => {
+    const values = messages.flatMap((m) => {
+      const standing = standingIn(m);
+      return standing ? [pick(standing)] : [];
+    });
+    return values.length ? usd(Math.max(...values)) : "-";
+  };
+  const caps = lowered.map((r) => (r.json as { max_tokens: number }).max_tokens);
+
+  t.diagnostic(
+    `committed ${usd(committed)} of ${usd(LIMIT_NANO)}: overshoot ${usd(committed - LIMIT_NANO)} ` +
+      `(bound ${usd(BOUND_NANO)}); admitted ${upstream.length} (completed ${traffic.completed}, ` +
+      `cut ${traffic.cuts.length}); refused ${traffic.refusals.length}`,
+  );
+  // Unspent counts what requests in flight hold (their real input mostly, which they will spend) as left.
+  t.diagnostic(
+    `free (limit − spent − held) at most ${most(traffic.refusals, (s) => s.free)} at a refusal, ` +
+      `${most(traffic.cuts, (s) => s.free)} at a cut; unspent (limit − spent) at most ` +
+      `${most(traffic.refusals, (s) => s.unspent)} at a refusal, ${most(traffic.cuts, (s) => s.unspent)} at a cut`,
+  );
+  t.diagnostic(
+    `max_tokens lowered ${lowered.length} times (lowest ${caps.length ? Math.min(...caps) : "-"}), ` +
+      `${traffic.stoppedAtMaxTokens} streams stopped there; lowered caps that cut an answer short while more ` +
+      `than 2 % was unspent: ${early.truncated} (most unspent then ${early.truncated ? usd(early.mostUnspent) : "-"})`,
+  );
+  t.diagnostic(`in flight: at most ${traffic.maxInFlight}, mean ${traffic.meanInFlight.toFixed(1)}`);
+  for (const v of views) t.diagnostic(`budget "${v.name}": spent $${v.spentUsd}, held $${v.heldUsd} of $${v.limitUsd}`);
+
+  assert.deepEqual(traffic.unexpected, [], "only budget refusals and budget cuts");
+  // Committed spend stays within the stated bound, and the budget was used, not refused early.
+  assert.ok(committed <= BOUND_NANO, `committed ${usd(committed)} > ${usd(BOUND_NANO)}`);
+  assert.ok(committed >= LIMIT_NANO - LEFT_NANO, `committed ${usd(committed)}: refused with more than 2 % left`);
+  // Every refusal and every cut came when less than 2 % of the budget was free.
+  assert.ok(traffic.refusals.length > 0, "the run ended on refusals");
+  for (const { message, standing } of said) {
+    if (standing === null) assert.match(message, TOO_SMALL);
+    else assert.ok(standing.free < LEFT_NANO, `refused or cut with ${usd(standing.free)} free: ${message}`);
+  }
+  // The end of the budget was enforced on running streams: lowered caps reached the upstream, or streams were cut.
+  assert.ok(lowered.length + traffic.cuts.length > 0, "no lowered max_tokens and no cut");
+  // Every upstream call left a priced row; the counters agree with the log and hold nothing afterwards.
+  assert.equal(served.length, upstream.length, "one 200 row per upstream call");
+  assert.equal(traffic.completed + traffic.cuts.length, upstream.length);
+  for (const r of served) assert.ok((r.costNanoUsd ?? 0) > 0, `unmetered row ${r.id} (${r.errorCode})`);
+  assert.equal(rows.filter((r) => r.status === 402).length, traffic.refusals.length);
+  const cutRows = served.filter((r) => r.errorCode === "TG_BUDGET_EXHAUSTED");
+  assert.equal(cutRows.length, traffic.cuts.length, "one TG_BUDGET_EXHAUSTED row per cut");
+  for (const r of cutRows) assert.ok(r.usageEstimated, "a cut stream's output is counted from what was relayed");
+  for (const name of run.budgets) {
+    const view = views.find((v) => v.name === name);
+    assert.ok(view, `budget ${name} on the key's usage view`);
+    assert.equal(Math.round(Number(view.spentUsd) * NANO), committed, `budget ${name}: counter = log`);
+    assert.equal(view.heldUsd, "0.000000000", `budget ${name}: no hold left behind`);
+  }
+}
+
+/**
+ * Answers that a lowered max_tokens cut short (the script had more words than the cap) while more than 2 % of the
+ * budget was unspent: committed spend from the rows that had ended before the call started, holds not counted.
+ * Upstream calls and 200 rows are paired per session, in order.
+ */
+function truncatedByLoweredCaps(upstream: readonly RecordedRequest[], served: readonly RequestLogRecord[]) {
+  const ended = served.map((r) => ({ at: r.startedAt + r.latencyMs, cost: r.costNanoUsd ?? 0 }));
+  const bySession = new Map<string, RequestLogRecord[]>();
+  for (const r of [...served].sort((a, b) => a.startedAt - b.startedAt)) {
+    const list = bySession.get(r.sessionId ?? "") ?? [];
+    list.push(r);
+    bySession.set(r.sessionId ?? "", list);
+  }
+  const seen = new Map<string, number>();
+  let truncated = 0;
+  let mostUnspent = 0;
+  for (const req of upstream) {
+    const session = String(req.headers["x-claude-code-session-id"] ?? "");
+    const nth = seen.get(session) ?? 0;
+    seen.set(session, nth + 1);
+    const cap = (req.json as { max_tokens: number }).max_tokens;
+    const row = bySession.get(session)?.[nth];
+    if (row === undefined || (req.script?.text ?? "").split(" ").length <= cap) continue;
+    const unspent = LIMIT_NANO - ended.filter((e) => e.at <= row.startedAt).reduce((sum, e) => sum + e.cost, 0);
+    if (unspent <= LEFT_NANO) continue;
+    truncated++;
+    mostUnspent = Math.max(mostUnspent, unspent);
+  }
+  return { truncated, mostUnspent };
+}
+
+async function createKeyWithBudget(gateway: TestGateway, name: string) {
+  const key = await admin(gateway, "POST", "/virtual-keys", {
+    name,
+    budgets: [{ name: "daily", limitUsd: "5", period: "1d" }],
+  });
+  return { id: String(key.id), secret: String(key.secret) };
+}
+
+describe("20 Claude-Code-shaped sessions against a $5 key budget, one gateway (in-process counters)", () => {
+  let mock: MockUpstream;
+  let gw: TestGateway;
+  before(async () => {
+    mock = await startMockUpstream();
+    gw = await startTestGateway({ upstreamUrl: mock.url });
+  });
+  after(async () => {
+    await gw?.close();
+    await mock?.close();
+  });
+
+  it("commits ≤ $5 + 20 × 1¢ and admits until less than 2 % is left", async (t) => {
+    const key = await createKeyWithBudget(gw, "claude-code");
+    const traffic = await runSessions(() => ({ gateway: gw, secret: key.secret }), 1);
+    await checkRun(t, {
+      traffic,
+      mock,
+      gateways: [gw],
+      keyIds: [key.id],
+      probe: { gateway: gw, secret: key.secret },
+      budgets: ["daily"],
+    });
+  });
+
+  it("team and customer budgets ($5 each) hold while two keys without budgets share them", async (t) => {
+    mock.reset();
+    const customer = await admin(gw, "POST", "/customers", { name: "acme" });
+    const team = await admin(gw, "POST", "/teams", { name: "platform", customerId: customer.id });
+    await admin(gw, "POST", "/budgets", {
+      name: "team-daily",
+      scopeType: "team",
+      scopeId: team.id,
+      limitUsd: "5",
+      period: "1d",
+    });
+    await admin(gw, "POST", "/budgets", {
+      name: "customer-daily",
+      scopeType: "customer",
+      scopeId: customer.id,
+      limitUsd: "5",
+      period: "1d",
+    });
+    const keys = await Promise.all(
+      ["alice", "bob"].map(async (name) => {
+        const key = await admin(gw, "POST", "/virtual-keys", { name, teamId: team.id });
+        return { id: String(key.id), secret: String(key.secret) };
+      }),
+    );
+    const [alice, bob] = keys;
+    assert.ok(alice && bob);
+    // Ten sessions on each key.
+    const traffic = await runSessions((i) => ({ gateway: gw, secret: (i % 2 === 0 ? alice : bob).secret }), 2);
+    await checkRun(t, {
+      traffic,
+      mock,
+      gateways: [gw],
+      keyIds: [alice.id, bob.id],
+      probe: { gateway: gw, secret: alice.secret },
+      budgets: ["team-daily", "customer-daily"],
+    });
+  });
+});
+
+const redisUrl = testRedisUrl();
+const pgUrl = testPostgresUrl();
+const skipShared = (await requireRedis(redisUrl)) ?? (await requirePostgres(pgUrl));
+
+describe("the same across three gateway processes sharing PostgreSQL and Redis", { skip: skipShared ?? false }, () => {
+  const prefix = `tollgate-test:${randomBytes(6).toString("hex")}:`;
+  const schema = randomSchemaName("budgetconc");
+  let mock: MockUpstream;
+  const gateways: TestGateway[] = [];
+
+  before(async () => {
+    mock = await startMockUpstream();
+    const env = { TOLLGATE_REDIS_URL: redisUrl, TOLLGATE_REDIS_PREFIX: prefix };
+    // One after the other: the first runs the migrations.
+    for (let i = 0; i < 3; i++)
+      gateways.push(await startTestGateway({ upstreamUrl: mock.url, env, databaseUrl: pgUrl, databaseSchema: schema }));
+  });
+  after(async () => {
+    for (const gw of gateways) await gw.close();
+    await mock?.close();
+    await dropSchema(pgUrl, schema);
+    const redis = new Redis(redisUrl);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  /** Until every process has the key created on the first (snapshot sync). */
+  async function everywhere(secret: string): Promise<void> {
+    const deadline = Date.now() + 5000;
+    for (const gw of gateways) {
+      for (;;) {
+        const res = await fetch(`${gw.url}/tollgate/usage`, { headers: { authorization: `Bearer ${secret}` } });
+        await res.arrayBuffer();
+        if (res.status === 200) break;
+        assert.ok(Date.now() < deadline, "the key reached every process");
+        await sleep(10);
+      }
+    }
+  }
+
+  it("a $5 key budget: sessions spread round-robin over the processes", async (t) => {
+    const [a] = gateways;
+    assert.ok(a);
+    const key = await createKeyWithBudget(a, "claude-code-shared");
+    await everywhere(key.secret);
+    const traffic = await runSessions((i) => ({ gateway: gateways[i % 3] ?? a, secret: key.secret }), 3);
+    await checkRun(t, {
+      traffic,
+      mock,
+      gateways,
+      keyIds: [key.id],
+      probe: { gateway: a, secret: key.secret },
+      budgets: ["daily"],
+    });
+  });
+
+  it("a $5 key budget: each session's requests spread round-robin over the processes (no stickiness)", {
+    todo:
+      "cost-estimator.ts remembers a session's prompt cache only in the process that served its previous turn: a " +
+      "500 KB turn landing elsewhere is estimated as uncached input (~$0.38 instead of ~$0.05) and refused while up " +
+      "to ~7 % of the budget is free",
+  }, async (t) => {
+    mock.reset();
+    const [a] = gateways;
+    assert.ok(a);
+    const key = await createKeyWithBudget(a, "claude-code-unsticky");
+    await everywhere(key.secret);
+    const traffic = await runSessions(
+      (i, attempt) => ({ gateway: gateways[(i + attempt) % 3] ?? a, secret: key.secret }),
+      4,
+    );
+    await checkRun(t, {
+      traffic,
+      mock,
+      gateways,
+      keyIds: [key.id],
+      probe: { gateway: a, secret: key.secret },
+      budgets: ["daily"],
+    });
+  });
+});

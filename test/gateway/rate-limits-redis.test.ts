@@ -1,0 +1,4 @@
+import { redisBackend } from "../helpers/counter-backends.ts";
+import { registerRateLimitCases } from "./rate-limit-cases.ts";
+
+registerRateLimitCases(await redisBackend());

@@ -17,6 +17,7 @@ import { reconcileConfigEntities } from "./governance/config-seed.ts";
 import { loadKeySnapshot } from "./governance/entities/index.ts";
 import { RateGate } from "./governance/rate-gate.ts";
 import { SessionGate } from "./governance/session-gate.ts";
+import { RedisSessionHints } from "./governance/session-hints.ts";
 import { SnapshotSync } from "./governance/snapshot-sync.ts";
 import { registerClientRoutes } from "./http/client-routes.ts";
 import { registerHealthRoutes } from "./http/health-routes.ts";
@@ -74,7 +75,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
 
   const upstream: Agent = createUpstreamAgent(config.timeouts);
   const counters = await openCounters(config, clock, deps.clock);
-  const budgets = new BudgetGate(counters, prices, clock, config.budgetEnforcement);
+  const hints = await openSessionHints(config);
+  const budgets = new BudgetGate(counters, prices, clock, config.budgetEnforcement, hints);
   // Threshold alerts (50/80/95/100 %) recorded off the request path, for the observability issue to deliver.
   const alerts = new BudgetAlerts({ db: database.db, counters, clock, warn });
   budgets.setSettleListener((items) => alerts.afterSettle(items));
@@ -171,6 +173,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
         await logWriter.close();
         await alerts.close();
         await counters.close();
+        await hints?.close();
         await upstream.close();
         await database.close();
       })();
@@ -183,6 +186,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
  * In-process counters by default; Redis (atomic Lua scripts) when several gateway processes share them. Redis runs
  * on Redis TIME unless a clock was injected (tests): then the scripts see the same time as the rest of the gateway.
  */
+/** Session hints shared through Redis when processes share counters (governance/session-hints.ts). */
+async function openSessionHints(config: GatewayConfig): Promise<RedisSessionHints | null> {
+  if (!config.redisUrl) return null;
+  const hints = new RedisSessionHints(config.redisUrl, config.redisPrefix);
+  await hints.connect();
+  return hints;
+}
+
 async function openCounters(config: GatewayConfig, clock: Clock, injected: Clock | undefined): Promise<CounterStore> {
   if (!config.redisUrl) return new MemoryCounterStore({ clock });
   const store = new RedisCounterStore({

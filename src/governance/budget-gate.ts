@@ -10,6 +10,7 @@ import { type CostEstimate, CostEstimator } from "./cost-estimator.ts";
 import { compileNameMatcher, type NameMatcher } from "./entities/globs.ts";
 import type { BudgetSnapshot, GovernanceSnapshot, VirtualKeySnapshot } from "./entities/index.ts";
 import { compilePeriod, type PeriodSchedule } from "./periods.ts";
+import type { SessionHintStore } from "./session-hints.ts";
 
 /** A budget a request just settled on: which counter (window) took the spend. */
 export interface SettledBudget {
@@ -67,12 +68,18 @@ export class BudgetGate {
   readonly #modelMatchers = new Map<string, NameMatcher>();
   #settleListener: ((items: readonly SettledBudget[]) => void) | null = null;
 
-  constructor(counters: CounterStore, prices: Pricer, clock: Clock, enforcement: Partial<BudgetEnforcement> = {}) {
+  constructor(
+    counters: CounterStore,
+    prices: Pricer,
+    clock: Clock,
+    enforcement: Partial<BudgetEnforcement> = {},
+    hints: SessionHintStore | null = null,
+  ) {
     this.#counters = counters;
     this.#prices = prices;
     this.#clock = clock;
     this.#enforcement = { ...DEFAULT_ENFORCEMENT, ...enforcement };
-    this.#estimator = new CostEstimator(prices);
+    this.#estimator = new CostEstimator(prices, hints);
   }
 
   get enforcement(): Readonly<BudgetEnforcement> {
@@ -110,6 +117,7 @@ export class BudgetGate {
    */
   async admit(budgets: readonly BudgetSnapshot[], request: BudgetRequest): Promise<BudgetHold | null> {
     if (budgets.length === 0) return null;
+    if (request.sessionId !== null) await this.#estimator.prefetch(estimateRequest(request));
     const estimate = this.#estimate(request);
     const now = this.#clock.now();
     const items: HeldItem[] = budgets.map((budget) => {

@@ -1,6 +1,7 @@
 import { estimateInputTokensFromRequestBytes } from "../metering/estimate.ts";
 import { emptyUsage, type Usage } from "../metering/usage.ts";
 import type { Pricer } from "../pipeline/runtime.ts";
+import type { SessionHintStore, SessionPrefix } from "./session-hints.ts";
 
 /** What admission knows about a request before it is sent. */
 export interface EstimateRequest {
@@ -34,29 +35,34 @@ const OUTPUT_SMOOTHING = 0.3;
 /** Bounded memory: least recently updated entries go first. */
 const MAX_ENTRIES = 50_000;
 
-interface SessionPrefix {
-  /** All input tokens of the session's previous request (its whole prompt, which the next one extends). */
-  inputTokens: number;
-  /** Whether that request read or wrote the prompt cache (the provider caches this conversation). */
-  cached: boolean;
-  /** Whether it wrote the cache (Anthropic charges a premium for writes; OpenAI and Gemini do not). */
-  wrote: boolean;
-}
-
 /**
  * Estimates what a request will cost before it runs, from what recent requests actually cost: a coding agent's
  * 500 KB request is mostly a prompt-cache read, so pricing its bytes as fresh input would reserve ten times its
  * real cost and refuse requests while most of the budget is left. Estimates are corrected as soon as the
  * provider reports real numbers (BudgetGate true-up); they only decide how much is held meanwhile.
- * In-process memory only: a restart or another process starts from the defaults, which is safe.
+ * Kept in process memory; with `hints` (Redis), a session's prompt is also known to the other processes.
  */
 export class CostEstimator {
   readonly #prices: Pricer;
   readonly #typicalOutput = new Map<string, number>();
   readonly #sessions = new Map<string, SessionPrefix>();
+  readonly #hints: SessionHintStore | null;
 
-  constructor(prices: Pricer) {
+  constructor(prices: Pricer, hints: SessionHintStore | null = null) {
     this.#prices = prices;
+    this.#hints = hints;
+  }
+
+  /**
+   * Fetches what another process learnt about this session when this one knows nothing (its turns moved here).
+   * Resolves at once without a shared store, a session id, or when the session is known here.
+   */
+  async prefetch(request: Pick<EstimateRequest, "keyId" | "model" | "sessionId">): Promise<void> {
+    if (this.#hints === null || request.sessionId === null) return;
+    const key = sessionKey(request);
+    if (this.#sessions.has(key)) return;
+    const hint = await this.#hints.get(key);
+    if (hint !== null && !this.#sessions.has(key)) remember(this.#sessions, key, hint);
   }
 
   /** The estimate, or null when the model has no known price. */
@@ -106,11 +112,14 @@ export class CostEstimator {
     remember(this.#typicalOutput, key, next);
     if (request.sessionId !== null) {
       const wrote = usage.cacheWrite5m + usage.cacheWrite1h > 0;
-      remember(this.#sessions, sessionKey(request), {
+      const key = sessionKey(request);
+      const hint: SessionPrefix = {
         inputTokens: usage.input + usage.cacheRead + usage.cacheWrite5m + usage.cacheWrite1h,
         cached: wrote || usage.cacheRead > 0,
         wrote,
-      });
+      };
+      remember(this.#sessions, key, hint);
+      this.#hints?.put(key, hint);
     }
   }
 }

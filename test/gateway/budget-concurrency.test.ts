@@ -494,12 +494,9 @@ describe("the same across three gateway processes sharing PostgreSQL and Redis",
     });
   });
 
-  it("a $5 key budget: each session's requests spread round-robin over the processes (no stickiness)", {
-    todo:
-      "cost-estimator.ts remembers a session's prompt cache only in the process that served its previous turn: a " +
-      "500 KB turn landing elsewhere is estimated as uncached input (~$0.38 instead of ~$0.05) and refused while up " +
-      "to ~7 % of the budget is free",
-  }, async (t) => {
+  // Sessions move between processes: what one process learnt about a session's prompt cache reaches the others
+  // through Redis (governance/session-hints.ts), so a 500 KB turn is not estimated as uncached input elsewhere.
+  it("a $5 key budget: each session's requests spread round-robin over the processes (no stickiness)", async (t) => {
     mock.reset();
     const [a] = gateways;
     assert.ok(a);

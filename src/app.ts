@@ -71,7 +71,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const overrides = priceOverridesSchema.safeParse(config.priceOverrides);
   if (!overrides.success)
     throw new Error(`pricing.overrides in the config file are invalid: ${overrides.error.message}`);
-  const prices = new PriceBook({ overrides: overrides.data, clock });
+  const prices = new PriceBook({ overrides: overrides.data, clock, fallback: config.priceFallback });
 
   const upstream: Agent = createUpstreamAgent(config.timeouts);
   const counters = await openCounters(config, clock, deps.clock);
@@ -118,9 +118,18 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     const load = ++loadsStarted;
     const snapshot = await loadKeySnapshot(database.db, { clock });
     if (load < loadApplied) return;
-    loadApplied = load;
-    runtime.governance = snapshot;
-    await seeder.seed(snapshot);
+    // Counters before the snapshot: a request admitted against a new budget and settled while the seed queried
+    // the log would be overwritten by it.
+    try {
+      await seeder.seed(snapshot);
+    } finally {
+      // Published even if seeding failed (a revocation must not wait on the counters); the error still reaches
+      // the caller, and the reload is retried.
+      if (load >= loadApplied) {
+        loadApplied = load;
+        runtime.governance = snapshot;
+      }
+    }
   };
   governanceSync?.start(reloadGovernance);
   const adminToken = await loadAdminToken(config.adminToken, config.dataDir);

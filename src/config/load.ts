@@ -4,6 +4,7 @@ import { extname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { KeyRequirement } from "../governance/authenticate.ts";
 import { hashVirtualKeySecret, isWellFormedVirtualKey, secretPrefix } from "../governance/entities/key-material.ts";
+import { FALLBACK_ENV_ORDER, type FallbackPrice, fallbackPriceSchema } from "../metering/pricing/fallback.ts";
 import { baseUrlEnvName, findPreset, PROVIDER_PRESETS, type ProviderPreset } from "../providers/presets.ts";
 import type { ConfigSource, ProviderConfig, ProviderKey } from "../providers/types.ts";
 import {
@@ -42,6 +43,8 @@ export interface GatewayConfig {
   providers: ProviderConfig[];
   priceOverrides: unknown[];
   priceRefreshUrl: string | null;
+  /** Price for models the catalog and overrides do not price; null: their cost is unknown (budgeted requests refused). */
+  priceFallback: FallbackPrice | null;
   labels: { maxCount: number; maxValueLength: number };
   /** When requests without a virtual key are accepted (see governance/authenticate.ts). */
   requireKey: KeyRequirement;
@@ -94,6 +97,7 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
     providers: mergeProviders(providersFromEnv(env), providersFromFile(file, env)),
     priceOverrides: file.pricing?.overrides ?? [],
     priceRefreshUrl: file.pricing?.refreshUrl ?? null,
+    priceFallback: parsePriceFallback(env.TOLLGATE_PRICE_FALLBACK) ?? file.pricing?.fallback ?? null,
     labels: { ...DEFAULTS.labels, ...file.labels },
     requireKey: parseRequirement(env.TOLLGATE_REQUIRE_KEY) ?? file.requireKey ?? "auto",
     budgetEnforcement: {
@@ -308,6 +312,21 @@ function parsePositiveNumber(v: string | undefined, name: string): number | unde
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name} must be a positive number, got "${v}"`);
   return n;
+}
+
+/** `TOLLGATE_PRICE_FALLBACK`: USD per million tokens, `input,output[,cacheRead[,cacheWrite5m[,cacheWrite1h]]]`. */
+function parsePriceFallback(v: string | undefined): FallbackPrice | undefined {
+  if (v === undefined || v.trim() === "") return undefined;
+  const parts = v.split(",").map((part) => part.trim());
+  const parsed =
+    parts.length >= 2 && parts.length <= FALLBACK_ENV_ORDER.length && parts.every((part) => part !== "")
+      ? fallbackPriceSchema.safeParse(Object.fromEntries(parts.map((part, i) => [FALLBACK_ENV_ORDER[i], part])))
+      : null;
+  if (!parsed?.success)
+    throw new ConfigError(
+      `TOLLGATE_PRICE_FALLBACK must be USD per million tokens as "input,output" (optionally ",cacheRead,cacheWrite5m,cacheWrite1h"), such as "3,15", got "${v}"`,
+    );
+  return parsed.data;
 }
 
 function trimSlash(url: string): string {

@@ -9,6 +9,7 @@ import {
   RateLimitCreateSchema,
   TeamCreateSchema,
 } from "../governance/entities/schemas.ts";
+import { fallbackPriceSchema } from "../metering/pricing/fallback.ts";
 
 /** A provider API key in a config file: the secret alone, or with a stable id and a label. */
 const ProviderKeyEntry = z.union([
@@ -265,7 +266,14 @@ export const ConfigFileSchema = z.strictObject({
   providers: z
     .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "provider names are lowercase [a-z0-9_-]"), ProviderEntrySchema)
     .optional(),
-  pricing: z.strictObject({ overrides: z.array(z.unknown()).optional(), refreshUrl: z.string().optional() }).optional(),
+  pricing: z
+    .strictObject({
+      overrides: z.array(z.unknown()).optional(),
+      refreshUrl: z.string().optional(),
+      /** Charged for models nothing else prices, instead of leaving their cost unknown (metering/pricing/fallback.ts). */
+      fallback: fallbackPriceSchema.optional(),
+    })
+    .optional(),
   /** auto: keys required once one exists or when not bound to loopback; always; never (anonymous allowed). */
   requireKey: z.enum(["auto", "always", "never"]).optional(),
   /** How budgets are enforced while requests run (governance/budget-hold.ts). */

@@ -110,6 +110,11 @@ export interface SeedItem {
 export interface SeedOptions {
   /** Also mark the store as seeded (see isSeeded), in the same step. */
   markSeeded?: boolean | undefined;
+  /**
+   * Only set counters that do not exist: a counter with committed spend (booked or seeded, even 0) or a live
+   * reservation is left as it is. For shared counters, which outrun the request log they are rebuilt from.
+   */
+  onlyIfAbsent?: boolean | undefined;
 }
 
 /** One rate limit a hit must fit: at most `limit` units in any sliding window of `windowMs`. */
@@ -145,6 +150,8 @@ export type HitResult =
 export type LeaseResult = Admitted | { ok: false; reason: "full"; active: number };
 
 export interface CounterStore {
+  /** True when other gateway processes share these counters (Redis): they, not one process's log, are the truth. */
+  readonly shared: boolean;
   /**
    * Holds `amount` on every item atomically: succeeds only if committed + reserved + amount ≤ limit for every
    * item; otherwise changes nothing and names the first item that did not fit.
@@ -163,7 +170,7 @@ export interface CounterStore {
   renew(id: string, ttlMs: number): Promise<RenewResult>;
   /** Current values, in the order of `keys` (unknown or expired counters read as zero). */
   get(keys: readonly string[]): Promise<CounterValue[]>;
-  /** Sets committed spend (rebuilding from the database); reservations in flight are kept. */
+  /** Sets committed spend (rebuilding from the database); reservations in flight are kept. See onlyIfAbsent. */
   seed(items: readonly SeedItem[], options?: SeedOptions): Promise<void>;
   /** False until seed(…, { markSeeded: true }); a Redis that lost its data reads false again. */
   isSeeded(): Promise<boolean>;

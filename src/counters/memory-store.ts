@@ -46,6 +46,10 @@ interface Counter {
   committed: number;
   reserved: number;
   expireAtMs: number;
+  /** Committed spend was booked or seeded (even 0): the counter exists for seed's onlyIfAbsent. */
+  booked: boolean;
+  /** Live reservations holding this counter (zero-amount holds included). */
+  holds: number;
 }
 
 interface Reservation extends Expiring {
@@ -109,6 +113,7 @@ function refusal(
  * leases are forgotten by an incremental sweep.
  */
 export class MemoryCounterStore implements CounterStore {
+  readonly shared = false;
   readonly #clock: Clock;
   readonly #buckets: number;
   readonly #sweepIntervalMs: number;
@@ -158,6 +163,7 @@ export class MemoryCounterStore implements CounterStore {
         const item = items[i] as SettleItem;
         const counter = this.#counterFor(item.key, now);
         counter.committed += item.amount;
+        counter.booked = true;
         extendExpiry(counter, item.expireAtMs, Number.NEGATIVE_INFINITY);
       }
       return reservation === undefined ? NOT_FOUND_P : FOUND_P;
@@ -216,9 +222,12 @@ export class MemoryCounterStore implements CounterStore {
     try {
       validateSeedItems(items);
       const now = this.#now();
+      const onlyIfAbsent = options?.onlyIfAbsent === true;
       for (const item of items) {
         const counter = this.#counterFor(item.key, now);
+        if (onlyIfAbsent && (counter.booked || counter.holds > 0)) continue;
         counter.committed = item.committed;
+        counter.booked = true;
         extendExpiry(counter, item.expireAtMs, Number.NEGATIVE_INFINITY);
       }
       if (options?.markSeeded === true) this.#seeded = true;
@@ -362,6 +371,7 @@ export class MemoryCounterStore implements CounterStore {
       const item = items[i] as BudgetItem;
       const counter = this.#counterFor(item.key, now);
       counter.reserved += item.amount;
+      counter.holds++;
       extendExpiry(counter, item.expireAtMs, expiresAtMs);
       reservation.keys[i] = item.key;
       reservation.counters[i] = counter;
@@ -392,8 +402,10 @@ export class MemoryCounterStore implements CounterStore {
       let slot = reservation.keys.indexOf(item.key);
       if (slot < 0) {
         slot = reservation.keys.length;
+        const counter = this.#counterFor(item.key, now);
+        counter.holds++;
         reservation.keys.push(item.key);
-        reservation.counters.push(this.#counterFor(item.key, now));
+        reservation.counters.push(counter);
         reservation.amounts.push(0);
       }
       const counter = reservation.counters[slot] as Counter;
@@ -465,7 +477,9 @@ export class MemoryCounterStore implements CounterStore {
     this.#heap.remove(reservation);
     this.#reservations.delete(reservation.id);
     for (let i = 0; i < reservation.counters.length; i++) {
-      (reservation.counters[i] as Counter).reserved -= reservation.amounts[i] as number;
+      const counter = reservation.counters[i] as Counter;
+      counter.reserved -= reservation.amounts[i] as number;
+      counter.holds--;
     }
   }
 
@@ -488,7 +502,7 @@ export class MemoryCounterStore implements CounterStore {
   #counterFor(key: string, now: number): Counter {
     let counter = this.#live(key, now);
     if (counter === undefined) {
-      counter = { committed: 0, reserved: 0, expireAtMs: Number.POSITIVE_INFINITY };
+      counter = { committed: 0, reserved: 0, expireAtMs: Number.POSITIVE_INFINITY, booked: false, holds: 0 };
       this.#counters.set(key, counter);
     }
     return counter;

@@ -249,15 +249,21 @@ end
 return out
 `;
 
-/** KEYS: seeded marker, then (counter, zset) per item. ARGV: now, mark 1|0, then (committed, expireAt|''). */
+/**
+ * KEYS: seeded marker, then (counter, zset) per item. ARGV: now, mark 1|0, only-if-absent 1|0, then
+ * (committed, expireAt|''). Absent: no committed field (booked or seeded) and no live reservation, after load().
+ */
 const SEED = `
 local now = clock(ARGV[1])
+local absentOnly = ARGV[3] == '1'
 for i = 1, (#KEYS - 1) / 2 do
-  local a = 2 + (i - 1) * 2
+  local a = 3 + (i - 1) * 2
   local c, z = KEYS[2 * i], KEYS[2 * i + 1]
   local _, _, x = load(c, z, now)
-  redis.call('HSET', c, 'c', ARGV[a + 1])
-  keep(c, z, x, tonumber(ARGV[a + 2]), nil, now)
+  if not absentOnly or (redis.call('HEXISTS', c, 'c') == 0 and redis.call('ZCARD', z) == 0) then
+    redis.call('HSET', c, 'c', ARGV[a + 1])
+    keep(c, z, x, tonumber(ARGV[a + 2]), nil, now)
+  end
 end
 if ARGV[2] == '1' then redis.call('SET', KEYS[1], '1') end
 return 0

@@ -96,6 +96,7 @@ function replyArray(reply: unknown, operation: string): (number | string)[] {
  * unreachable Redis answers at once (per the fail-open / fail-closed policy) instead of stalling requests.
  */
 export class RedisCounterStore implements CounterStore {
+  readonly shared = true;
   readonly prefix: string;
   readonly #client: Redis;
   readonly #scripts: ScriptClient;
@@ -264,7 +265,7 @@ export class RedisCounterStore implements CounterStore {
     validateSeedItems(items);
     const args: (string | number)[] = [1 + 2 * items.length, this.#seededKey()];
     for (const item of items) args.push(this.#counterKey(item.key), this.#zsetKey(item.key));
-    args.push(this.#now(), options?.markSeeded === true ? 1 : 0);
+    args.push(this.#now(), options?.markSeeded === true ? 1 : 0, options?.onlyIfAbsent === true ? 1 : 0);
     for (const item of items) args.push(item.committed, optionalTime(item.expireAtMs));
     await this.#run("seed", "tollgateSeed", args, false);
   }

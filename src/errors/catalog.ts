@@ -27,6 +27,8 @@ export const ERROR_CATALOG = {
   TG_UNKNOWN_MODEL: { status: 400, kind: "invalid_request" },
   TG_UNKNOWN_PROVIDER: { status: 400, kind: "invalid_request" },
   TG_CROSS_DIALECT_UNSUPPORTED: { status: 400, kind: "invalid_request" },
+  /** The request cannot be expressed in the provider's dialect (a feature the target lacks, stored state …). */
+  TG_TRANSLATION: { status: 400, kind: "invalid_request" },
   TG_UNSUPPORTED_MEDIA_TYPE: { status: 415, kind: "invalid_request" },
   TG_BODY_TOO_LARGE: { status: 413, kind: "payload_too_large" },
   TG_UNAUTHORIZED: { status: 401, kind: "authentication" },

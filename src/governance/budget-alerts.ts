@@ -89,6 +89,8 @@ export class BudgetAlerts {
   readonly #recorded = new Set<string>();
   #running: Promise<void> | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  /** When (clock time) the armed timer's reads fall due: a settle after that reads at once. */
+  #timerDueAt = 0;
   #force = false;
   #closed = false;
 
@@ -120,7 +122,9 @@ export class BudgetAlerts {
           this.#pending.set(item.counterKey, item);
         }
       }
-      if (this.#pending.size > 0) void this.#kick();
+      // An armed timer or a running drain picks the new items up; starting another drain per settle costs CPU.
+      if (this.#pending.size === 0 || this.#running !== null) return;
+      if (this.#timer === null || this.#clock.now() >= this.#timerDueAt) void this.#kick();
     } catch (err) {
       this.#warn(`budget alerts: ${errorText(err)}`);
     }
@@ -180,6 +184,7 @@ export class BudgetAlerts {
       for (const [key, at] of this.#lastRead) if (now - at >= this.#coalesceMs) this.#lastRead.delete(key);
     }
     if (wait !== Number.POSITIVE_INFINITY && this.#timer === null && !this.#closed) {
+      this.#timerDueAt = now + wait;
       this.#timer = setTimeout(() => {
         this.#timer = null;
         void this.#kick();

@@ -67,6 +67,9 @@ export class BudgetGate {
   readonly #schedules = new Map<string, { updatedAt: number; schedule: PeriodSchedule }>();
   readonly #modelMatchers = new Map<string, NameMatcher>();
   #settleListener: ((items: readonly SettledBudget[]) => void) | null = null;
+  /** Holds of requests still running, renewed together (one timer, not one per request). */
+  readonly #live = new Map<BudgetHold, number>();
+  #renewTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(
     counters: CounterStore,
@@ -125,6 +128,7 @@ export class BudgetGate {
       return {
         key: `budget:${budget.id}:${window.start}`,
         budget,
+        windowStart: window.start,
         expireAtMs: window.end === null ? undefined : window.end + COUNTER_GRACE_MS,
       };
     });
@@ -175,8 +179,30 @@ export class BudgetGate {
     } else if (strict && clientCap === null) {
       hold.loweredMaxOutputTokens = cap; // strict needs a cap to bound the worst case
     }
-    hold.startRenewing();
+    this.#track(hold);
     return hold;
+  }
+
+  /** Renews every running request's hold not renewed for a third of the TTL (long streams outlive the TTL). */
+  async renewLive(): Promise<void> {
+    const now = this.#clock.now();
+    const due = this.#enforcement.holdTtlMs / 3;
+    const renewals: Promise<boolean>[] = [];
+    for (const [hold, renewedAt] of this.#live) {
+      if (hold.ended) this.#live.delete(hold);
+      else if (now - renewedAt >= due) {
+        this.#live.set(hold, now);
+        renewals.push(hold.renew());
+      }
+    }
+    await Promise.all(renewals);
+  }
+
+  #track(hold: BudgetHold): void {
+    this.#live.set(hold, this.#clock.now());
+    if (this.#renewTimer !== null) return;
+    this.#renewTimer = setInterval(() => void this.renewLive(), Math.max(1000, this.#enforcement.holdTtlMs / 6));
+    this.#renewTimer.unref();
   }
 
   /** Commits the actual cost (the hold when it is unknown) and frees the hold. Never throws. */
@@ -187,6 +213,7 @@ export class BudgetGate {
     sessionId: string | null,
   ): Promise<void> {
     hold.end();
+    this.#live.delete(hold);
     if (reported !== null) this.#estimator.learn({ keyId: hold.keyId, model: hold.pricing.model, sessionId }, reported);
     const amount = actualNanoUsd ?? hold.held;
     try {
@@ -199,13 +226,14 @@ export class BudgetGate {
       return;
     }
     this.#settleListener?.(
-      hold.items.map((i) => ({ budget: i.budget, counterKey: i.key, windowStart: windowStartOf(i.key) })),
+      hold.items.map((i) => ({ budget: i.budget, counterKey: i.key, windowStart: i.windowStart })),
     );
   }
 
   /** Frees a hold without cost (the request failed before the provider could bill it). */
   async release(hold: BudgetHold): Promise<void> {
     hold.end();
+    this.#live.delete(hold);
     try {
       await this.#counters.release(hold.id);
     } catch {
@@ -248,12 +276,13 @@ export class BudgetGate {
   }
 
   #estimate(request: BudgetRequest): CostEstimate {
-    const estimate = this.#estimator.estimate(estimateRequest(request));
+    const estimate = this.#estimator.estimate(estimateRequest(request), this.#enforcement.strict);
     if (estimate === null) {
       throw new GatewayError(
         "TG_UNKNOWN_PRICE",
         `Model "${request.model}" on provider "${request.provider}" has no known price, and this request counts against a budget. ` +
-          "Add a price override (POST /api/pricing/overrides or pricing.overrides in the config file).",
+          "Add a price override (POST /api/pricing/overrides or pricing.overrides in the config file), or set a " +
+          "fallback price for unknown models (pricing.fallback, or TOLLGATE_PRICE_FALLBACK=input,output per MTok).",
       );
     }
     return estimate;
@@ -338,11 +367,6 @@ export function streamCutError(hold: BudgetHold, now: number): GatewayError {
       `$${formatUsd(refusal.reserved)} held by requests in flight (this response included) of its ` +
       `$${formatUsd(budget.limitNanoUsd)} ${budget.period} limit, so the response was cut short here. ${resets}`,
   );
-}
-
-/** The window start encoded in a budget counter key (`budget:<id>:<start>`). */
-function windowStartOf(counterKey: string): number {
-  return Number(counterKey.slice(counterKey.lastIndexOf(":") + 1));
 }
 
 function remainderTooSmall(

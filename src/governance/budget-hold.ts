@@ -27,6 +27,8 @@ export const DEFAULT_ENFORCEMENT: BudgetEnforcement = {
 export interface HeldItem {
   key: string;
   budget: BudgetSnapshot;
+  /** Start of the budget window the counter belongs to. */
+  windowStart: number;
   expireAtMs: number | undefined;
 }
 
@@ -77,7 +79,6 @@ export class BudgetHold {
   #inFlight: Promise<void> = Promise.resolve();
   #lastChance = false;
   #done = false;
-  #renewTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(
     init: {
@@ -102,14 +103,6 @@ export class BudgetHold {
     this.#enforcement = deps.enforcement;
   }
 
-  /** Keeps the hold alive while the request runs (long streams outlive the TTL); stopped by `end`. */
-  startRenewing(): void {
-    if (this.#renewTimer !== null || this.#done) return;
-    const ttl = this.#enforcement.holdTtlMs;
-    this.#renewTimer = setInterval(() => void this.renew(), Math.max(1000, Math.floor(ttl / 3)));
-    this.#renewTimer.unref();
-  }
-
   /** Moves the hold's expiry to now + TTL. */
   async renew(): Promise<boolean> {
     if (this.#done) return false;
@@ -123,8 +116,10 @@ export class BudgetHold {
   /** The request is over (settled or released): no more top-ups or renewals. */
   end(): void {
     this.#done = true;
-    if (this.#renewTimer !== null) clearInterval(this.#renewTimer);
-    this.#renewTimer = null;
+  }
+
+  get ended(): boolean {
+    return this.#done;
   }
 
   /**

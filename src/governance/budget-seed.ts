@@ -18,7 +18,11 @@ const SCOPE_COLUMN = {
  * Rebuilds budget counters from the request log for the current window of every budget not seeded yet in this
  * process: at startup (so a restart never forgets spend) and when budgets appear or change their period terms. A
  * window that began after this process started counting its budget is left as counted. Runs off the request path;
- * one aggregate query per budget.
+ * one aggregate query per budget; one seed at a time.
+ *
+ * Shared counters (Redis) are the truth while they exist: the log lags them (batched writes, other processes' rows
+ * not flushed yet), so only missing counters are set from it (onlyIfAbsent). When the store reads as never seeded
+ * (first start, or Redis lost its data), every current window is rebuilt from the log and the store marked.
  */
 export class BudgetSeeder {
   readonly #db: Db;
@@ -28,6 +32,7 @@ export class BudgetSeeder {
   readonly #seeded = new Set<string>();
   /** Per budget: when this process began counting it under its current period terms (and which terms). */
   readonly #counting = new Map<string, { since: number; terms: string }>();
+  #queue: Promise<void> = Promise.resolve();
 
   constructor(db: Db, counters: CounterStore, gate: BudgetGate, clock: Clock) {
     this.#db = db;
@@ -36,7 +41,16 @@ export class BudgetSeeder {
     this.#clock = clock;
   }
 
-  async seed(snapshot: GovernanceSnapshot): Promise<void> {
+  /** Seeds `snapshot`'s budgets; calls run one after another (a rebuild must not interleave with another seed). */
+  seed(snapshot: GovernanceSnapshot): Promise<void> {
+    const run = this.#queue.then(() => this.#seed(snapshot));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #seed(snapshot: GovernanceSnapshot): Promise<void> {
+    const shared = this.#counters.shared;
+    const rebuild = shared && !(await this.#counters.isSeeded());
     const now = this.#clock.now();
     for (const budget of snapshot.budgetsById.values()) {
       const window = this.#gate.counterKey(budget, now);
@@ -48,17 +62,23 @@ export class BudgetSeeder {
         this.#counting.set(budget.id, counting);
         fresh = true;
       }
-      if (this.#seeded.has(window.key)) continue;
-      if (!fresh && window.start > counting.since) {
-        // A window that began while this process counted the budget: its counter holds every settlement, while
-        // the log lags (batched writes); rebuilding it from the log would drop the newest spend.
-        this.#seeded.add(window.key);
-        continue;
+      if (!rebuild) {
+        if (this.#seeded.has(window.key)) continue;
+        if (!fresh && window.start > counting.since) {
+          // A window that began while this process counted the budget: its counter holds every settlement, while
+          // the log lags (batched writes); rebuilding it from the log would drop the newest spend.
+          this.#seeded.add(window.key);
+          continue;
+        }
       }
       const spent = await this.#spent(budget, window.start, window.end);
-      await this.#counters.seed([{ key: window.key, committed: spent, expireAtMs: window.end ?? undefined }]);
+      await this.#counters.seed([{ key: window.key, committed: spent, expireAtMs: window.end ?? undefined }], {
+        onlyIfAbsent: shared && !rebuild,
+      });
       this.#seeded.add(window.key);
     }
+    // Marked only once every window is rebuilt: a process that dies halfway leaves the rebuild to the next one.
+    if (rebuild) await this.#counters.seed([], { markSeeded: true });
   }
 
   async #spent(budget: BudgetSnapshot, from: number, to: number | null): Promise<number> {

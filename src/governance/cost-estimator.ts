@@ -24,7 +24,7 @@ export interface CostEstimate {
   outputTokens: number;
   /** One output token (for sizing max_tokens to a budget's remainder). */
   outputNanoUsdPerToken: number;
-  /** Input at worst: every byte a token at the dearest input rate (strict mode). */
+  /** Input at worst: every byte a token at the dearest input rate (strict mode; else the input estimate). */
   worstInputNanoUsd: number;
 }
 
@@ -65,8 +65,8 @@ export class CostEstimator {
     if (hint !== null && !this.#sessions.has(key)) remember(this.#sessions, key, hint);
   }
 
-  /** The estimate, or null when the model has no known price. */
-  estimate(request: EstimateRequest): CostEstimate | null {
+  /** The estimate, or null when the model has no known price. `worstCase`: also price the worst input (strict). */
+  estimate(request: EstimateRequest, worstCase = false): CostEstimate | null {
     const provider = request.pricingProvider;
     const tokens = estimateInputTokensFromRequestBytes(request.requestBytes);
     const input = emptyUsage();
@@ -91,16 +91,19 @@ export class CostEstimator {
     const outputCost = Math.max(0, total - inputCost);
     const perToken = Math.ceil(outputCost / outputTokens);
 
-    const worst = emptyUsage();
-    // A token is at least one byte, and cache writes are the dearest input.
-    worst.cacheWrite5m = request.requestBytes;
-    const worstInput = this.#prices.cost(provider, request.model, worst).costNanoUsd ?? inputCost;
+    let worstInput = inputCost;
+    if (worstCase) {
+      const worst = emptyUsage();
+      // A token is at least one byte, and cache writes are the dearest input.
+      worst.cacheWrite5m = request.requestBytes;
+      worstInput = Math.max(inputCost, this.#prices.cost(provider, request.model, worst).costNanoUsd ?? inputCost);
+    }
     return {
       inputNanoUsd: inputCost,
       outputNanoUsd: outputCost,
       outputTokens,
       outputNanoUsdPerToken: perToken,
-      worstInputNanoUsd: Math.max(worstInput, inputCost),
+      worstInputNanoUsd: worstInput,
     };
   }
 

@@ -449,6 +449,81 @@ export function registerCounterCases(backend: CounterBackend): void {
         assert.deepEqual(await store.get([k("key")]), [value(320, 0)]);
       });
 
+      test("onlyIfAbsent sets missing counters and leaves booked, seeded or held ones alone", async () => {
+        const { store, clock } = await one();
+        const k = namespace();
+        const t0 = clock.now();
+        await store.commit(k("c"), [{ key: k("booked"), amount: 500 }]);
+        await store.commit(k("z"), [{ key: k("zero"), amount: 0 }]);
+        await store.seed([{ key: k("seeded"), committed: 0 }]);
+        await store.reserve({ id: k("r"), ttlMs: MINUTE, items: [{ key: k("held"), amount: 30, limit: 1000 }] });
+        await store.reserve({ id: k("r0"), ttlMs: MINUTE, items: [{ key: k("held0"), amount: 0, limit: 1000 }] });
+        await store.seed(
+          ["booked", "zero", "seeded", "held", "held0", "missing"].map((name) => ({
+            key: k(name),
+            committed: 111,
+            expireAtMs: t0 + MINUTE,
+          })),
+          { onlyIfAbsent: true },
+        );
+        assert.deepEqual(await store.get(["booked", "zero", "seeded", "held", "held0", "missing"].map(k)), [
+          value(500, 0),
+          value(0, 0),
+          value(0, 0),
+          value(0, 30),
+          value(0, 0),
+          value(111, 0),
+        ]);
+        // The set counter took the expiry; a left-alone one kept its own (none: never expires).
+        clock.advance(MINUTE);
+        assert.deepEqual(await store.get([k("missing"), k("booked")]), [value(0, 0), value(500, 0)]);
+      });
+
+      test("onlyIfAbsent treats a counter whose holds are gone, or which expired, as missing", async () => {
+        const { store, clock } = await one();
+        const k = namespace();
+        const t0 = clock.now();
+        await store.reserve({
+          id: k("gone"),
+          ttlMs: SECOND,
+          items: [{ key: k("expired-hold"), amount: 5, limit: 100 }],
+        });
+        await store.reserve({ id: k("rel"), ttlMs: MINUTE, items: [{ key: k("released"), amount: 5, limit: 100 }] });
+        await store.release(k("rel"));
+        await store.commit(k("old"), [{ key: k("past"), amount: 70, expireAtMs: t0 + SECOND }]);
+        clock.advance(SECOND);
+        await store.seed(
+          [
+            { key: k("expired-hold"), committed: 7 },
+            { key: k("released"), committed: 8 },
+            { key: k("past"), committed: 9 },
+          ],
+          { onlyIfAbsent: true },
+        );
+        assert.deepEqual(await store.get([k("expired-hold"), k("released"), k("past")]), [
+          value(7, 0),
+          value(8, 0),
+          value(9, 0),
+        ]);
+        // Once set, the next onlyIfAbsent seed leaves it.
+        await store.seed([{ key: k("past"), committed: 1 }], { onlyIfAbsent: true });
+        assert.deepEqual(await store.get([k("past")]), [value(9, 0)]);
+      });
+
+      test("a peer's onlyIfAbsent seed never replaces spend booked through another client", async () => {
+        const {
+          stores: [first, second],
+        } = await open(new ManualClock(), 2);
+        const k = namespace();
+        await (first as CounterStore).commit(k("c1"), [{ key: k("shared"), amount: 250 }]);
+        await (second as CounterStore).seed([{ key: k("shared"), committed: 100 }], { onlyIfAbsent: true });
+        await (second as CounterStore).commit(k("c2"), [{ key: k("shared"), amount: 50 }]);
+        assert.deepEqual(await (first as CounterStore).get([k("shared")]), [value(300, 0)]);
+        // Without the flag, seeding replaces (a rebuild after the store lost its data).
+        await (second as CounterStore).seed([{ key: k("shared"), committed: 100 }]);
+        assert.deepEqual(await (first as CounterStore).get([k("shared")]), [value(100, 0)]);
+      });
+
       test("isSeeded turns true only with markSeeded", async () => {
         const { store } = await one();
         const k = namespace();

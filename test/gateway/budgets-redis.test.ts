@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
-import { loadKeySnapshot } from "../../src/governance/entities/index.ts";
+import { SnapshotSync } from "../../src/governance/snapshot-sync.ts";
 import { startMockUpstream } from "../fixtures/mock-upstream/index.ts";
 import type { MockUpstream } from "../fixtures/mock-upstream/types.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
@@ -53,7 +53,16 @@ describe("budgets shared by two gateway processes through Redis", { skip: skip ?
       .insertInto("budgets" as never)
       .values(row as never)
       .execute();
-    b.gateway.runtime.governance = await loadKeySnapshot(b.gateway.database.db);
+    // Announced like any change, so B's own reload publishes it: a reload in flight from A's announcement may have
+    // read b's database before the row was there, and publishes only after seeding (it would undo an assignment).
+    const sync = new SnapshotSync({ url, prefix });
+    await sync.connect();
+    await sync.announce();
+    await sync.close();
+    for (let i = 0; !b.gateway.runtime.governance.budgetsById.has(budget.id); i++) {
+      assert.ok(i < 500, "B reloads the budget");
+      await new Promise((r) => setTimeout(r, 10));
+    }
 
     const call = (gw: TestGateway) =>
       fetch(`${gw.url}/anthropic/v1/messages`, {

@@ -3,6 +3,8 @@ export { BUNDLED_CATALOG_VERSION, GENAI_PRICES_VERSION, REMOTE_DATA_JSON_URL } f
 export type { CostComputation, CostOptions } from "./compute-cost.ts";
 export { computeCost } from "./compute-cost.ts";
 export { formatNanoUsd, usdPerMTokToNano } from "./decimal.ts";
+export type { FallbackPrice } from "./fallback.ts";
+export { FALLBACK_ENV_ORDER, fallbackPriceSchema } from "./fallback.ts";
 export type { DecimalPrice, PriceOverride, PriceTierOverride } from "./overrides.ts";
 export { decimalPriceSchema, priceOverrideSchema, priceOverridesSchema } from "./overrides.ts";
 export type { CostResult, ModelPrice, PriceBookOptions, PriceSource } from "./price-book.ts";

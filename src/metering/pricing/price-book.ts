@@ -6,19 +6,21 @@ import { findModel, findProvider, variantAt } from "./catalog.ts";
 import type { FetchCatalogOptions, LoadedCatalog } from "./catalog-source.ts";
 import { bundledCatalog, catalogFromFile, catalogFromUrl, REMOTE_DATA_JSON_URL } from "./catalog-source.ts";
 import { computeCost } from "./compute-cost.ts";
+import type { FallbackPrice } from "./fallback.ts";
+import { compileFallback, fallbackHash } from "./fallback.ts";
 import type { CompiledOverride, PriceOverride } from "./overrides.ts";
 import { applyOverride, compileOverrides, findOverride, overridesHash } from "./overrides.ts";
 import { canonicalProvider, resolveProviderName } from "./providers.ts";
-import type { PriceTier, Rates } from "./rates.ts";
+import type { PriceTier, RateCard, Rates } from "./rates.ts";
 
-/** Where a model's prices came from. */
-export type PriceSource = "catalog" | "override" | "catalog+override";
+/** Where a model's prices came from; `fallback`: nothing priced the model, the configured fallback price did. */
+export type PriceSource = "catalog" | "override" | "catalog+override" | "fallback";
 
 /** A model's prices in force now, in integer nano-USD per million tokens (see `Rates`). */
 export interface ModelPrice {
   /** Catalog provider id whose model matched (a fallback provider's, if it came from one); else the provider given. */
   provider: string;
-  /** Catalog model id; or the model as requested when only an override prices it. */
+  /** Catalog model id; or the model as requested when only an override or the fallback prices it. */
   model: string;
   source: PriceSource;
   base: Rates;
@@ -33,10 +35,16 @@ export interface CostResult {
    * Number.MAX_SAFE_INTEGER nano-USD is ~9 million USD, and larger results are reported as unknown.
    */
   costNanoUsd: number | null;
-  /** Exactly which prices applied: catalog version, plus `+overrides:<hash>` when overrides are set. */
+  /**
+   * Exactly which prices applied: catalog version, plus `+overrides:<hash>` when overrides are set, plus
+   * `+fallback:<hash>` when the fallback price priced this request.
+   */
   priceVersion: string;
   warnings: string[];
-  /** Catalog model id the request was priced as (or the requested model when only an override priced it). */
+  /**
+   * Catalog model id the request was priced as (or the requested model when only an override priced it); null when
+   * unknown or charged at the fallback price.
+   */
   matchedModel: string | null;
   priceSource: PriceSource | null;
 }
@@ -45,18 +53,22 @@ export interface PriceBookOptions {
   overrides?: readonly PriceOverride[];
   /** Picks conditional prices (start dates, time-of-day windows); defaults to the system clock. */
   clock?: Clock;
+  /** Charged for models nothing else prices (with a warning) instead of leaving their cost unknown. */
+  fallback?: FallbackPrice | null;
 }
 
-type Resolution =
-  | {
-      kind: "priced";
-      provider: string;
-      model: string;
-      source: PriceSource;
-      variants: readonly PriceVariant[];
-      claude: boolean;
-    }
-  | { kind: "unknown"; warning: string };
+type Resolution = Priced | { kind: "unknown"; warning: string };
+
+interface Priced {
+  kind: "priced";
+  provider: string;
+  model: string;
+  source: PriceSource;
+  variants: readonly PriceVariant[];
+  claude: boolean;
+  /** Why the request was charged at the fallback price (only for `source: "fallback"`). */
+  warning?: string;
+}
 
 /** Lookups cached per provider+model; cleared when full so arbitrary model names cannot grow memory unbounded. */
 const MAX_CACHED_LOOKUPS = 10_000;
@@ -71,6 +83,7 @@ export class PriceBook {
   #overrideInput: PriceOverride[] = [];
   #version = "";
   #clock: Clock;
+  #fallback: { card: RateCard; version: string } | null;
   #cache = new Map<string, Resolution>();
   #refreshStarted = 0;
   #refreshApplied = 0;
@@ -78,6 +91,8 @@ export class PriceBook {
   constructor(options: PriceBookOptions = {}) {
     this.#clock = options.clock ?? systemClock;
     this.#loaded = bundledCatalog();
+    const fallback = options.fallback ? compileFallback(options.fallback) : null;
+    this.#fallback = fallback && { card: fallback, version: `+fallback:${fallbackHash(fallback)}` };
     this.setOverrides(options.overrides ?? []);
   }
 
@@ -116,44 +131,82 @@ export class PriceBook {
     this.#applyCatalog(await catalogFromUrl(url, options), ticket);
   }
 
-  /** Cost of one request. Unknown provider or model: `costNanoUsd: null` with a warning. */
+  /**
+   * Cost of one request. Unknown provider or model: `costNanoUsd: null` with a warning; or, with a fallback price
+   * configured, the cost at that price (`priceSource: "fallback"`, `matchedModel: null`) with a warning.
+   */
   cost(provider: string, model: string, usage: Usage): CostResult {
-    const resolution = this.#resolve(provider, model);
-    if (resolution.kind === "unknown") {
+    const current = this.#current(provider, model);
+    if (current.kind === "unknown") {
       return {
         costNanoUsd: null,
         priceVersion: this.#version,
-        warnings: [resolution.warning],
+        warnings: [current.warning],
         matchedModel: null,
         priceSource: null,
       };
     }
-    const variant = variantAt(resolution.variants, this.#clock.now());
-    const computed = variant
-      ? computeCost(variant.card, usage, { claude: resolution.claude })
-      : { costNanoUsd: null, warnings: ["price unknown: the catalog entry has no prices"] };
+    const { resolution, card } = current;
+    const computed = computeCost(card, usage, { claude: resolution.claude });
+    const fallback = resolution.source === "fallback";
     return {
       costNanoUsd: computed.costNanoUsd,
-      priceVersion: this.#version,
-      warnings: computed.warnings,
-      matchedModel: resolution.model,
+      priceVersion: this.#versionOf(resolution),
+      warnings: resolution.warning === undefined ? computed.warnings : [resolution.warning, ...computed.warnings],
+      matchedModel: fallback ? null : resolution.model,
       priceSource: resolution.source,
     };
   }
 
-  /** The prices in force now for a model (for `/api/pricing` and budget estimates), or null if unknown. */
+  /**
+   * The prices in force now for a model (for `/api/pricing` and budget estimates), or null if unknown. A model only
+   * the fallback prices gets the fallback price (`source: "fallback"`): that is what its requests are charged.
+   */
   priceFor(provider: string, model: string): ModelPrice | null {
-    const resolution = this.#resolve(provider, model);
-    if (resolution.kind === "unknown") return null;
-    const variant = variantAt(resolution.variants, this.#clock.now());
-    if (!variant) return null;
+    const current = this.#current(provider, model);
+    if (current.kind === "unknown") return null;
+    const { resolution, card } = current;
     return {
       provider: resolution.provider,
       model: resolution.model,
       source: resolution.source,
-      base: { ...variant.card.base },
-      tiers: variant.card.tiers.map((tier) => ({ aboveInputTokens: tier.aboveInputTokens, rates: { ...tier.rates } })),
-      priceVersion: this.#version,
+      base: { ...card.base },
+      tiers: card.tiers.map((tier) => ({ aboveInputTokens: tier.aboveInputTokens, rates: { ...tier.rates } })),
+      priceVersion: this.#versionOf(resolution),
+    };
+  }
+
+  /** The rate card in force now, or why there is none. */
+  #current(
+    provider: string,
+    model: string,
+  ): { kind: "priced"; resolution: Priced; card: RateCard } | { kind: "unknown"; warning: string } {
+    const resolution = this.#resolve(provider, model);
+    if (resolution.kind === "unknown") return resolution;
+    const variant = variantAt(resolution.variants, this.#clock.now());
+    if (variant && !(this.#fallback && isEmpty(variant.card))) {
+      return { kind: "priced", resolution, card: variant.card };
+    }
+    // No prices in force: every one is conditional and none applies now, or the catalog lists an empty price set.
+    const fallback = this.#fallbackFor(provider, model);
+    if (fallback && this.#fallback) return { kind: "priced", resolution: fallback, card: this.#fallback.card };
+    return { kind: "unknown", warning: "price unknown: the catalog entry has no prices" };
+  }
+
+  #versionOf(resolution: Priced): string {
+    return resolution.source === "fallback" ? `${this.#version}${this.#fallback?.version ?? ""}` : this.#version;
+  }
+
+  #fallbackFor(provider: string, model: string): Priced | null {
+    if (this.#fallback === null) return null;
+    return {
+      kind: "priced",
+      provider: resolveProviderName(provider).name,
+      model,
+      source: "fallback",
+      variants: [{ condition: null, card: this.#fallback.card }],
+      claude: candidateIds(model).some((id) => id.includes("claude")),
+      warning: `price unknown for ${provider}/${model}: charged at the fallback price; add a price override to price it exactly`,
     };
   }
 
@@ -183,6 +236,11 @@ export class PriceBook {
   }
 
   #lookUp(provider: string, model: string): Resolution {
+    const resolution = this.#lookUpPriced(provider, model);
+    return resolution.kind === "priced" ? resolution : (this.#fallbackFor(provider, model) ?? resolution);
+  }
+
+  #lookUpPriced(provider: string, model: string): Resolution {
     const ref = resolveProviderName(provider);
     const ids = candidateIds(model);
     const { catalog, version } = this.#loaded;
@@ -238,6 +296,10 @@ export class PriceBook {
       warning: `price unknown: no price for model "${model}" of provider "${catalogProvider.id}" in ${version}`,
     };
   }
+}
+
+function isEmpty(card: RateCard): boolean {
+  return Object.keys(card.base).length === 0 && card.tiers.length === 0;
 }
 
 /**

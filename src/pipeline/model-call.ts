@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { attributeSession } from "../attribution/session.ts";
 import type { Dialect } from "../dialects/dialect.ts";
@@ -11,6 +11,7 @@ import { upstreamFailure } from "../passthrough/upstream-errors.ts";
 import { UpstreamExchange } from "../passthrough/upstream-exchange.ts";
 import { authHeaders, upstreamUrl } from "../providers/endpoints.ts";
 import type { Resolution } from "../providers/registry.ts";
+import { type ChatDialect, isChatDialect, translationTarget } from "../translate/index.ts";
 import { admit } from "./admission.ts";
 import { type CallState, newCallState } from "./call-state.ts";
 import { maxOutputTokens, type ParsedCall, parseModelCall, type RouteSpec } from "./ingress.ts";
@@ -20,6 +21,13 @@ import { BodyRelay, type Relay } from "./relay-body.ts";
 import { StreamRelay } from "./relay-stream.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 import { failBeforeUpstream, settleClientGone } from "./settle.ts";
+import {
+  planTranslation,
+  TranslatedBodyRelay,
+  TranslatedStreamRelay,
+  type TranslationPlan,
+  translatedRequestHeaders,
+} from "./translated-call.ts";
 
 /**
  * Handles one model call end to end: ingress → resolve → pick a key → dispatch (passthrough) → relay the
@@ -95,9 +103,51 @@ export async function handleModelCall(
     settleClientGone(rt, state, 0);
     return;
   }
-  const body = prepareBody(spec, raw, parsed, resolution.upstreamModel);
   // The budget's remainder buys less than the client's max_tokens: ask the provider for no more than that.
   const lowered = state.hold?.loweredMaxOutputTokens ?? null;
+  const origin = originOf(provider.baseUrl);
+  const target = provider.dialects.includes(spec.dialect) ? null : translationTarget(spec.dialect, provider.dialects);
+  if (target !== null && isChatDialect(spec.dialect)) {
+    let plan: TranslationPlan;
+    try {
+      plan = planTranslation({
+        clientDialect: spec.dialect,
+        targetDialect: target,
+        raw,
+        clientModel: parsed.model,
+        upstreamModel: resolution.upstreamModel,
+        stream: parsed.stream,
+        maxOutputTokens: lowered,
+        provider: provider.name,
+      });
+    } catch (err) {
+      failBeforeUpstream(rt, state, res, err);
+      return;
+    }
+    for (const warning of plan.warnings) rt.warn(`translating ${spec.dialect} → ${target}: ${warning}`);
+    const url = upstreamUrl(provider, plan.op, resolution.upstreamModel, plan.search);
+    const ua = req.headers["user-agent"];
+    return exchange(rt, state, res, provider.name, raw.length, {
+      request: {
+        origin,
+        path: url.slice(origin.length),
+        method: "POST",
+        headers: translatedRequestHeaders(
+          target,
+          plan.stream,
+          provider.headers,
+          auth,
+          typeof ua === "string" ? ua : undefined,
+        ),
+        body: plan.body,
+      },
+      relay: (status, headers, controls) =>
+        plan.stream && status < 300 && streamedReply(target, headers)
+          ? new TranslatedStreamRelay(rt, state, plan, res, { requestBytes: raw.length, ...controls })
+          : new TranslatedBodyRelay(rt, state, plan, res, { status, headers }, raw.length),
+    });
+  }
+  const body = prepareBody(spec, raw, parsed, resolution.upstreamModel);
   if (lowered !== null) body.bytes = capOutputTokens(spec.dialect, body.bytes, lowered);
   const url = upstreamUrl(
     provider,
@@ -106,8 +156,49 @@ export async function handleModelCall(
     upstreamSearch(req.url, spec.dialect),
     spec.apiVersion,
   );
-  const origin = originOf(provider.baseUrl);
+  return exchange(rt, state, res, provider.name, raw.length, {
+    request: {
+      origin,
+      path: url.slice(origin.length),
+      method: "POST",
+      headers: upstreamRequestHeaders(req.headers, provider.headers, auth),
+      body: body.bytes,
+    },
+    relay: (status, headers, controls) =>
+      streamed(spec.dialect, parsed.stream, status, headers)
+        ? new StreamRelay(
+            rt,
+            state,
+            spec.dialect,
+            res,
+            { status, headers },
+            { requestBytes: raw.length, injectedUsage: body.injectedUsage, ...controls },
+          )
+        : new BodyRelay(rt, state, spec, res, { status, headers }, raw.length),
+  });
+}
 
+/** What a relay may ask of the exchange: resume a paused upstream, or stop it (a budget cut). */
+interface ExchangeControls {
+  resume: () => void;
+  stop: () => void;
+}
+
+/**
+ * Sends the upstream request and drives the relay `relay` builds for its reply; resolves when the call is over
+ * (its row queued). The client leaving aborts the upstream call.
+ */
+function exchange(
+  rt: GatewayRuntime,
+  state: CallState,
+  res: ServerResponse,
+  providerName: string,
+  requestBytes: number,
+  call: {
+    request: { origin: string; path: string; method: "POST"; headers: Record<string, string>; body: Buffer };
+    relay: (status: number, headers: IncomingHttpHeaders, controls: ExchangeControls) => Relay;
+  },
+): Promise<void> {
   return new Promise<void>((resolve) => {
     let relay: Relay | null = null;
     let settled = false;
@@ -115,26 +206,15 @@ export async function handleModelCall(
       settled = true;
       resolve();
     };
-    const exchange = new UpstreamExchange({
+    const upstream = new UpstreamExchange({
       onStart(status, headers) {
-        relay = streamed(spec.dialect, parsed.stream, status, headers)
-          ? new StreamRelay(
-              rt,
-              state,
-              spec.dialect,
-              res,
-              { status, headers },
-              {
-                requestBytes: raw.length,
-                injectedUsage: body.injectedUsage,
-                resume: () => exchange.resume(),
-                stop: () => {
-                  exchange.abort();
-                  done();
-                },
-              },
-            )
-          : new BodyRelay(rt, state, spec, res, { status, headers }, raw.length);
+        relay = call.relay(status, headers, {
+          resume: () => upstream.resume(),
+          stop: () => {
+            upstream.abort();
+            done();
+          },
+        });
       },
       onData: (chunk) => relay?.onData(chunk) ?? true,
       onEnd() {
@@ -143,26 +223,27 @@ export async function handleModelCall(
       },
       onError(err, started) {
         if (started && relay) relay.onError(err);
-        else failBeforeUpstream(rt, state, res, upstreamFailure(err, provider.name));
+        else failBeforeUpstream(rt, state, res, upstreamFailure(err, providerName));
         done();
       },
     });
     // The client leaving aborts the upstream call at once: no more tokens are generated (or billed) for nobody.
     res.once("close", () => {
       if (settled || res.writableFinished) return;
-      exchange.abort();
+      upstream.abort();
       if (relay) relay.clientGone();
-      else settleClientGone(rt, state, raw.length);
+      else settleClientGone(rt, state, requestBytes);
       done();
     });
-    exchange.dispatch(rt.upstream, {
-      origin,
-      path: url.slice(origin.length),
-      method: "POST",
-      headers: upstreamRequestHeaders(req.headers, provider.headers, auth),
-      body: body.bytes,
-    });
+    upstream.dispatch(rt.upstream, call.request);
   });
+}
+
+/** A translated reply is streamed when the provider answered with SSE (Gemini may answer a JSON array). */
+function streamedReply(target: ChatDialect, headers: IncomingHttpHeaders): boolean {
+  if (target !== "gemini") return true;
+  const ct = headers["content-type"];
+  return typeof ct === "string" && ct.includes("text/event-stream");
 }
 
 /** Answers a model call with an error found before the pipeline ran (body too large, bad route …); logs a row. */

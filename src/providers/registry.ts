@@ -1,5 +1,6 @@
 import type { Dialect } from "../dialects/dialect.ts";
 import { GatewayError } from "../errors/catalog.ts";
+import { translationTarget } from "../translate/index.ts";
 import type { ProviderConfig, ProviderKey } from "./types.ts";
 
 export interface Resolution {
@@ -77,13 +78,15 @@ export class ProviderRegistry {
     );
   }
 
+  /** Same dialect: passthrough. Another chat dialect: translated (translate/). Embeddings only to their own. */
   #checkDialect(resolution: Resolution, dialect: Dialect): Resolution {
     const { provider } = resolution;
-    if (provider.dialects.includes(dialect)) return resolution;
+    if (provider.dialects.includes(dialect) || translationTarget(dialect, provider.dialects) !== null)
+      return resolution;
     throw new GatewayError(
       "TG_CROSS_DIALECT_UNSUPPORTED",
       `Model "${resolution.upstreamModel}" is served by provider "${provider.name}", which speaks ${provider.dialects.join(", ")}; ` +
-        `this route speaks ${dialect}. Cross-dialect translation is not available yet: call the provider's own route.`,
+        `this route speaks ${dialect}, which cannot be translated to it.`,
     );
   }
 

@@ -46,9 +46,10 @@ describe("ProviderRegistry.resolve", () => {
     );
     assert.throws(() => new ProviderRegistry([]).resolve("x", "anthropic"), /no providers are configured/);
   });
-  it("refuses a model whose provider speaks another dialect (until translation lands)", () => {
+  it("resolves a model whose provider speaks another chat dialect (translated); embeddings only to their own", () => {
+    assert.equal(registry().resolve("claude-sonnet-4-5", "openai-chat").provider.name, "anthropic");
     assert.throws(
-      () => registry().resolve("claude-sonnet-4-5", "openai-chat"),
+      () => registry().resolve("claude-sonnet-4-5", "openai-embeddings"),
       (err: GatewayError) => err.code === "TG_CROSS_DIALECT_UNSUPPORTED" && err.status === 400,
     );
   });

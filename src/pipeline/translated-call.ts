@@ -1,0 +1,409 @@
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+import type { Dialect, StreamMeter } from "../dialects/dialect.ts";
+import { errorFamilyOf } from "../dialects/dialect.ts";
+import { renderError } from "../dialects/errors.ts";
+import { createStreamMeter, meterBody } from "../dialects/meters.ts";
+import type { RenderableError } from "../dialects/shared/error-shape.ts";
+import { SseFramer } from "../dialects/shared/sse-framer.ts";
+import { type ErrorKind, GatewayError } from "../errors/catalog.ts";
+import { streamCutError } from "../governance/budget-gate.ts";
+import { estimateInputTokensFromRequestBytes } from "../metering/estimate.ts";
+import { totalInputTokens } from "../metering/usage.ts";
+import { upstreamErrorSummary, upstreamFailure } from "../passthrough/upstream-errors.ts";
+import type { Operation } from "../providers/endpoints.ts";
+import type { CanonicalStreamEvent, ChatDialect, SseEvent, StreamMapper } from "../translate/canonical.ts";
+import { clientTranslatorFor, type DialectTranslator, TranslationError, translatorFor } from "../translate/index.ts";
+import type { CallState } from "./call-state.ts";
+import { formatUsd } from "./money.ts";
+import type { Relay } from "./relay-body.ts";
+import type { GatewayRuntime } from "./runtime.ts";
+import { applyUsage, failBeforeUpstream, finish, settleClientGone } from "./settle.ts";
+
+/** A request translated from the client's dialect into the provider's, ready to send. */
+export interface TranslationPlan {
+  client: DialectTranslator;
+  target: DialectTranslator;
+  /** The upstream body, serialised. */
+  body: Buffer;
+  stream: boolean;
+  /** Upstream operation and query string in the target dialect. */
+  op: Operation;
+  search: string;
+  /** The model name the client used (echoed in responses). */
+  clientModel: string;
+  /** A Chat Completions client asked for the final usage chunk. */
+  includeUsage: boolean;
+  warnings: string[];
+}
+
+/**
+ * Plans a translated call: the client's body → canonical → the target dialect's body. The whole body is parsed here
+ * (translation needs it); `maxOutputTokens` is the budget's lowered cap, when admission set one. Throws a 400
+ * GatewayError (TG_TRANSLATION / TG_INVALID_JSON) the client sees in its own dialect.
+ */
+export function planTranslation(input: {
+  clientDialect: ChatDialect;
+  targetDialect: ChatDialect;
+  raw: Buffer;
+  clientModel: string;
+  upstreamModel: string;
+  stream: boolean;
+  maxOutputTokens: number | null;
+  /** The provider's name (compatible servers' quirks). */
+  provider: string;
+}): TranslationPlan {
+  let json: unknown;
+  try {
+    json = JSON.parse(input.raw.toString("utf8"));
+  } catch (err) {
+    throw new GatewayError("TG_INVALID_JSON", `The request body is not valid JSON: ${(err as Error).message}`);
+  }
+  const client = clientTranslatorFor(input.clientDialect, json);
+  const target = translatorFor(input.targetDialect);
+  try {
+    const canonical = client.requestToCanonical(json);
+    const request = canonical.value;
+    request.model = input.upstreamModel;
+    request.stream = input.stream;
+    if (input.maxOutputTokens !== null) {
+      request.maxOutputTokens = Math.min(request.maxOutputTokens ?? input.maxOutputTokens, input.maxOutputTokens);
+    }
+    const upstream = target.canonicalToRequest(request, { provider: input.provider });
+    return {
+      client,
+      target,
+      body: Buffer.from(JSON.stringify(upstream.value)),
+      stream: input.stream,
+      op: upstreamOperation(input.targetDialect, input.stream),
+      search: input.targetDialect === "gemini" && input.stream ? "?alt=sse" : "",
+      clientModel: input.clientModel,
+      includeUsage: asksUsage(json),
+      warnings: [...canonical.warnings, ...upstream.warnings],
+    };
+  } catch (err) {
+    if (err instanceof TranslationError) throw new GatewayError("TG_TRANSLATION", err.message);
+    throw err;
+  }
+}
+
+function asksUsage(json: unknown): boolean {
+  if (typeof json !== "object" || json === null) return false;
+  const options = (json as { stream_options?: unknown }).stream_options;
+  return (
+    typeof options === "object" && options !== null && (options as { include_usage?: unknown }).include_usage === true
+  );
+}
+
+function upstreamOperation(dialect: ChatDialect, stream: boolean): Operation {
+  switch (dialect) {
+    case "anthropic":
+      return "messages";
+    case "openai-chat":
+      return "chat";
+    case "openai-responses":
+      return "responses";
+    case "gemini":
+      return stream ? "streamGenerateContent" : "generateContent";
+    default: {
+      const unreachable: never = dialect;
+      throw new Error(`unknown dialect ${String(unreachable)}`);
+    }
+  }
+}
+
+/** Headers for the upstream request in the target dialect: the client's own headers belong to its dialect. */
+export function translatedRequestHeaders(
+  target: ChatDialect,
+  stream: boolean,
+  providerHeaders: Readonly<Record<string, string>>,
+  auth: Record<string, string>,
+  userAgent: string | undefined,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    accept: stream ? "text/event-stream" : "application/json",
+  };
+  if (target === "anthropic") headers["anthropic-version"] = "2023-06-01";
+  if (userAgent) headers["user-agent"] = userAgent;
+  return { ...headers, ...providerHeaders, ...auth };
+}
+
+/** An upstream error reply, in the client's dialect, keeping its status. */
+function upstreamErrorFor(status: number, body: Buffer, provider: string): RenderableError {
+  const summary = upstreamErrorSummary(status, body);
+  return {
+    code: summary.code,
+    kind: kindOfStatus(status),
+    status,
+    message: `${provider}: ${summary.message}`,
+    headers: {},
+  };
+}
+
+function kindOfStatus(status: number): ErrorKind {
+  if (status === 400 || status === 422) return "invalid_request";
+  if (status === 401) return "authentication";
+  if (status === 402) return "budget_exhausted";
+  if (status === 403) return "permission";
+  if (status === 404) return "not_found";
+  if (status === 413) return "payload_too_large";
+  if (status === 429) return "rate_limited";
+  if (status === 503 || status === 529) return "upstream_unavailable";
+  if (status === 504) return "upstream_timeout";
+  return "upstream_error";
+}
+
+/**
+ * A whole (non-streamed) translated reply, or any upstream error reply: collected, metered in the provider's
+ * dialect (exact usage), translated to the client's dialect and sent.
+ */
+export class TranslatedBodyRelay implements Relay {
+  readonly #chunks: Buffer[] = [];
+  readonly rt: GatewayRuntime;
+  readonly state: CallState;
+  readonly plan: TranslationPlan;
+  readonly res: ServerResponse;
+  readonly upstream: { status: number; headers: IncomingHttpHeaders };
+  readonly requestBytes: number;
+
+  constructor(
+    rt: GatewayRuntime,
+    state: CallState,
+    plan: TranslationPlan,
+    res: ServerResponse,
+    upstream: { status: number; headers: IncomingHttpHeaders },
+    requestBytes: number,
+  ) {
+    this.rt = rt;
+    this.state = state;
+    this.plan = plan;
+    this.res = res;
+    this.upstream = upstream;
+    this.requestBytes = requestBytes;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.#chunks.push(chunk);
+    return true;
+  }
+
+  onEnd(): void {
+    const { rt, state, plan, res } = this;
+    const buf = Buffer.concat(this.#chunks);
+    const record = state.record;
+    const provider = record.provider ?? "upstream";
+    if (this.upstream.status >= 300) {
+      const err = upstreamErrorFor(this.upstream.status, buf, provider);
+      record.status = err.status;
+      record.errorCode = err.code;
+      record.errorMessage = err.message;
+      sendJson(res, renderError(errorFamilyOf(plan.client.dialect), err), record.id);
+      finish(rt, state);
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(buf.toString("utf8"));
+    } catch {
+      failBeforeUpstream(
+        rt,
+        state,
+        res,
+        new GatewayError("TG_UPSTREAM_BAD_RESPONSE", `${provider} answered with a body that is not JSON.`),
+      );
+      return;
+    }
+    const metering = meterBody(plan.target.dialect, body);
+    applyUsage(rt, state, metering.usage, metering.servedModel, metering.estimated);
+    let out: string;
+    try {
+      out = JSON.stringify(plan.client.canonicalToResponse(plan.target.responseToCanonical(body), plan.clientModel));
+    } catch (err) {
+      failBeforeUpstream(
+        rt,
+        state,
+        res,
+        new GatewayError(
+          "TG_UPSTREAM_BAD_RESPONSE",
+          `${provider}'s answer could not be translated: ${(err as Error).message}`,
+        ),
+      );
+      return;
+    }
+    record.status = 200;
+    if (!res.destroyed) {
+      res.writeHead(200, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(out),
+        "x-tollgate-request-id": record.id,
+        "x-tollgate-cost-usd": record.costNanoUsd === null ? "unknown" : formatUsd(record.costNanoUsd),
+      });
+      res.end(out);
+    }
+    finish(rt, state);
+  }
+
+  onError(err: Error): void {
+    failBeforeUpstream(this.rt, this.state, this.res, upstreamFailure(err, this.state.record.provider ?? "upstream"));
+  }
+
+  clientGone(): void {
+    settleClientGone(this.rt, this.state, this.requestBytes);
+  }
+}
+
+function sendJson(
+  res: ServerResponse,
+  out: { status: number; headers: Record<string, string>; body: string },
+  id: string,
+) {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(out.status, {
+    ...out.headers,
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(out.body),
+    "x-tollgate-request-id": id,
+  });
+  res.end(out.body);
+}
+
+/**
+ * A translated stream: upstream SSE events → the provider dialect's reducer → canonical events → the client
+ * dialect's reducer → SSE text. The provider's own meter watches the upstream bytes (exact usage, and the budget
+ * hold's progress); a budget cut becomes a canonical error event, rendered in the client's dialect.
+ */
+export class TranslatedStreamRelay implements Relay {
+  readonly #meter: StreamMeter;
+  readonly #framer: SseFramer;
+  readonly #fromUpstream: StreamMapper<unknown, SseEvent, CanonicalStreamEvent>;
+  readonly #toClient: StreamMapper<unknown, CanonicalStreamEvent, string>;
+  readonly rt: GatewayRuntime;
+  readonly state: CallState;
+  readonly plan: TranslationPlan;
+  readonly res: ServerResponse;
+  readonly options: { requestBytes: number; resume: () => void; stop: () => void };
+  #upstreamState: unknown;
+  #clientState: unknown;
+  #out: string[] = [];
+  #ended = false;
+
+  constructor(
+    rt: GatewayRuntime,
+    state: CallState,
+    plan: TranslationPlan,
+    res: ServerResponse,
+    options: { requestBytes: number; resume: () => void; stop: () => void },
+  ) {
+    this.rt = rt;
+    this.state = state;
+    this.plan = plan;
+    this.res = res;
+    this.options = options;
+    this.#meter = createStreamMeter(plan.target.dialect as Dialect);
+    this.#fromUpstream = plan.target.streamToCanonical();
+    this.#toClient = plan.client.canonicalToStream(plan.clientModel, { includeUsage: plan.includeUsage });
+    this.#upstreamState = this.#fromUpstream.initial();
+    this.#clientState = this.#toClient.initial();
+    this.#framer = new SseFramer((event, data) => this.#onUpstreamEvent(event, data));
+    state.record.status = 200;
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-tollgate-request-id": state.record.id,
+    });
+    res.flushHeaders();
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#ended) return true;
+    this.#meter.push(chunk);
+    const m = this.#meter.result();
+    if (this.state.record.ttftMs === null && m.contentStarted) {
+      this.state.record.ttftMs = Math.round(performance.now() - this.state.t0);
+    }
+    const hold = this.state.hold;
+    if (hold !== null && hold.progress(m.usage, totalInputTokens(m.usage) > 0, m.estimated) === "cut") {
+      this.options.stop();
+      const err = streamCutError(hold, this.rt.clock.now());
+      this.#emitClient({ type: "error", error: { type: "billing_error", message: err.message } });
+      this.#flush();
+      this.#settle(err, false);
+      return true;
+    }
+    this.#framer.push(chunk);
+    return this.#flush();
+  }
+
+  onEnd(): void {
+    if (this.#ended) return;
+    this.#meter.end();
+    this.#framer.end();
+    for (const event of this.#fromUpstream.finish(this.#upstreamState)) this.#emitClient(event);
+    for (const text of this.#toClient.finish(this.#clientState)) this.#out.push(text);
+    this.#flush();
+    this.#settle(null, false);
+  }
+
+  onError(err: Error): void {
+    if (this.#ended) return;
+    const failure = upstreamFailure(err, this.state.record.provider ?? "upstream");
+    this.#emitClient({ type: "error", error: { type: failure.kind, message: failure.message } });
+    for (const text of this.#toClient.finish(this.#clientState)) this.#out.push(text);
+    this.#flush();
+    this.#settle(failure, false);
+  }
+
+  clientGone(): void {
+    this.#settle(null, true);
+  }
+
+  #onUpstreamEvent(event: string | undefined, data: string): void {
+    const step = this.#fromUpstream.step(this.#upstreamState, { event, data });
+    this.#upstreamState = step.state;
+    for (const e of step.out) this.#emitClient(e);
+  }
+
+  #emitClient(event: CanonicalStreamEvent): void {
+    const step = this.#toClient.step(this.#clientState, event);
+    this.#clientState = step.state;
+    for (const text of step.out) this.#out.push(text);
+  }
+
+  #flush(): boolean {
+    if (this.#out.length === 0 || this.res.destroyed) return true;
+    const text = this.#out.join("");
+    this.#out = [];
+    if (this.res.write(text)) return true;
+    this.res.once("drain", this.options.resume);
+    return false;
+  }
+
+  #settle(failure: { code: string; message: string } | null, clientGone: boolean): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const m = this.#meter.result();
+    const { record } = this.state;
+    if (clientGone) {
+      record.errorCode = "TG_CLIENT_CLOSED";
+      record.errorMessage = "The client disconnected before the stream ended; the upstream call was aborted.";
+    } else if (failure) {
+      record.errorCode = failure.code;
+      record.errorMessage = failure.message;
+    } else if (m.error) {
+      record.errorCode = m.error.type;
+      record.errorMessage = m.error.message;
+    } else if (!m.finished) {
+      record.errorCode = "TG_UPSTREAM_STREAM_INCOMPLETE";
+      record.errorMessage = "The upstream stream ended before its final event.";
+    }
+    const usage = { ...m.usage };
+    const estimated = m.estimated || !m.finished;
+    if (estimated && totalInputTokens(usage) === 0)
+      usage.input = estimateInputTokensFromRequestBytes(this.options.requestBytes);
+    applyUsage(this.rt, this.state, usage, m.servedModel, estimated);
+    if (!this.res.destroyed) this.res.end();
+    finish(this.rt, this.state);
+  }
+}

@@ -312,6 +312,9 @@ export function formatTable(summary: BenchSummary): string {
     notes.push(parts.join("\n    "));
   }
 
+  const translation = translationNote(summary);
+  if (translation) notes.push(translation);
+
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]): string =>
     cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
@@ -337,6 +340,20 @@ export function formatTable(summary: BenchSummary): string {
   for (const failure of summary.failures) out.push(`FAIL: ${failure}`);
   out.push(summary.ok ? "result: ok" : "result: FAILED");
   return out.join("\n");
+}
+
+/** Issue 4's target: a translated Claude Code stream costs the gateway ≤ 2× the CPU of the same stream passed through. */
+function translationNote(summary: BenchSummary): string | null {
+  const cpu = (name: string) =>
+    summary.workloads.find((w) => w.name === name)?.gateway?.cpuMicrosPerRequest.gateway ?? null;
+  const passthrough = cpu("stream-claude-code");
+  const translated = cpu("stream-claude-code-translated");
+  if (passthrough === null || translated === null || passthrough <= 0) return null;
+  const ratio = translated / passthrough;
+  return (
+    `translation: gateway CPU per Claude Code stream ${fmt(translated, 0)} µs translated vs ${fmt(passthrough, 0)} µs ` +
+    `passed through = ${fmt(ratio, 2)}×; target ≤ 2×: ${metWord(ratio <= 2)}`
+  );
 }
 
 export function metWord(met: boolean): string {

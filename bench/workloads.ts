@@ -2,7 +2,12 @@ import { claudeCodeRequest } from "./bodies/claude-code-body.ts";
 import { smallAnthropicBody, smallOpenAIBody } from "./bodies/small-bodies.ts";
 import type { WorkloadSelection } from "./options.ts";
 
-export type WorkloadName = "small-anthropic" | "small-openai" | "stream-claude-code" | "small-anthropic-governed";
+export type WorkloadName =
+  | "small-anthropic"
+  | "small-openai"
+  | "stream-claude-code"
+  | "stream-claude-code-translated"
+  | "small-anthropic-governed";
 
 export interface Workload {
   name: WorkloadName;
@@ -36,6 +41,9 @@ export interface Workload {
 // Every request gets a plain text answer from the mock, even the tool-bearing Claude Code stream.
 const mockScript = { "x-mock-script": JSON.stringify({ scenario: "text" }) };
 const json = { "content-type": "application/json" };
+
+/** The translated stream's user-agent: its rows share endpoint and stream flag with stream-claude-code's. */
+export const translatedUserAgent = "tollgate-bench-translated/1";
 
 /** The governed workload's user-agent: its rows share endpoint and stream flag with small-anthropic's. */
 export const governedUserAgent = "tollgate-bench-governed/1";
@@ -94,6 +102,38 @@ export function buildWorkloads(selection: WorkloadSelection): Workload[] {
           directPath: "/v1/messages?beta=true",
           gatewayPath: "/anthropic/v1/messages?beta=true",
           log: { endpointSuffix: "/v1/messages", stream: true },
+          verifyBody: (body) => body.includes("message_stop"),
+          fixedRateLatency: false,
+        };
+      },
+    ],
+    [
+      "stream",
+      () => {
+        const request = claudeCodeRequest();
+        // The same Claude Code turn, for a model the gateway serves through OpenAI Chat Completions: the whole
+        // request and stream are translated (issue 4's target: ≤ 2× the passthrough stream's gateway CPU).
+        const body = JSON.parse(request.body) as Record<string, unknown>;
+        body.model = "openai/gpt-4.1";
+        const translated = JSON.stringify(body);
+        return {
+          name: "stream-claude-code-translated",
+          group: "stream",
+          description: `the Claude Code stream translated to OpenAI Chat Completions (${Math.round(Buffer.byteLength(translated) / 1000)} kB)`,
+          connections: 8,
+          probeRequests: 80,
+          body: Buffer.from(translated),
+          headers: {
+            ...json,
+            ...mockScript,
+            ...request.headers,
+            authorization: "Bearer bench-key",
+            "user-agent": translatedUserAgent,
+          },
+          // Direct arm: the same turn as the passthrough stream (the reference the gateway arm is compared with).
+          directPath: "/v1/messages?beta=true",
+          gatewayPath: "/anthropic/v1/messages?beta=true",
+          log: { endpointSuffix: "/v1/messages", stream: true, userAgent: translatedUserAgent },
           verifyBody: (body) => body.includes("message_stop"),
           fixedRateLatency: false,
         };

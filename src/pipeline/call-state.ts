@@ -68,6 +68,8 @@ export function newCallState(rt: GatewayRuntime, spec: RouteSpec, req: FastifyRe
     teamId: null,
     customerId: null,
     developerId: null,
+    upstreamDialect: null,
+    warnings: [],
   };
   return {
     record,

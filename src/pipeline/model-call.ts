@@ -11,6 +11,7 @@ import { upstreamFailure } from "../passthrough/upstream-errors.ts";
 import { UpstreamExchange } from "../passthrough/upstream-exchange.ts";
 import { authHeaders, upstreamUrl } from "../providers/endpoints.ts";
 import type { Resolution } from "../providers/registry.ts";
+import { applyModelAlias } from "../routing/aliases.ts";
 import { type ChatDialect, isChatDialect, translationTarget } from "../translate/index.ts";
 import { admit } from "./admission.ts";
 import { type CallState, newCallState } from "./call-state.ts";
@@ -60,7 +61,10 @@ export async function handleModelCall(
     state.record.requestedModel = parsed.model;
     state.record.stream = parsed.stream;
     Object.assign(state.record, attributeSession(req.headers, parsed.fields));
-    resolution = rt.registry.resolve(parsed.model, spec.dialect);
+    // Aliases first (key → team → config file); the log keeps the model the client asked for, and the key's
+    // allowed models are checked against the alias's target, the model actually served.
+    const aliased = applyModelAlias(parsed.model, key?.aliases ?? null, rt.config.aliases);
+    resolution = rt.registry.resolve(aliased.model, spec.dialect);
     if (key) {
       const access = checkKeyAccess(key, resolution.provider.name, resolution.upstreamModel);
       if (!access.ok) throw new GatewayError("TG_FORBIDDEN", access.message);
@@ -124,7 +128,8 @@ export async function handleModelCall(
       failBeforeUpstream(rt, state, res, err);
       return;
     }
-    for (const warning of plan.warnings) rt.warn(`translating ${spec.dialect} → ${target}: ${warning}`);
+    state.record.upstreamDialect = target;
+    state.record.warnings = plan.warnings;
     const url = upstreamUrl(provider, plan.op, resolution.upstreamModel, plan.search);
     const ua = req.headers["user-agent"];
     return exchange(rt, state, res, provider.name, raw.length, {

@@ -63,4 +63,8 @@ export interface RequestLogRecord {
   teamId: string | null;
   customerId: string | null;
   developerId: string | null;
+  /** The provider's wire format when the request was translated into it; null for passthrough. */
+  upstreamDialect: Dialect | null;
+  /** What translation could not carry across (a dropped tool, an unsupported parameter …); empty when nothing. */
+  warnings: string[];
 }

@@ -42,6 +42,8 @@ export const LOG_COLUMNS = [
   "team_id",
   "customer_id",
   "developer_id",
+  "upstream_dialect",
+  "warnings",
 ] as const satisfies readonly (keyof RequestLogsTable)[];
 
 /**
@@ -88,6 +90,8 @@ export function pushLogRowValues(record: RequestLogRecord, out: unknown[]): void
     record.teamId ?? null,
     record.customerId ?? null,
     record.developerId ?? null,
+    record.upstreamDialect ?? null,
+    record.warnings && record.warnings.length > 0 ? JSON.stringify(record.warnings) : null,
   );
 }
 
@@ -95,6 +99,16 @@ export function toLabelRows(record: RequestLogRecord): RequestLogLabelsTable[] {
   const rows: RequestLogLabelsTable[] = [];
   for (const [name, value] of Object.entries(record.labels ?? {})) rows.push({ log_id: record.id, name, value });
   return rows;
+}
+
+function parseWarnings(text: string | null): string[] {
+  if (text === null) return [];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? parsed.filter((w): w is string => typeof w === "string") : [];
+  } catch {
+    return [];
+  }
 }
 
 function parseLabels(text: string): Record<string, string> {
@@ -148,6 +162,8 @@ export function fromLogRow(row: Selectable<RequestLogsTable>): RequestLogRecord 
     teamId: row.team_id ?? null,
     customerId: row.customer_id ?? null,
     developerId: row.developer_id ?? null,
+    upstreamDialect: (row.upstream_dialect ?? null) as Dialect | null,
+    warnings: parseWarnings(row.warnings ?? null),
   };
 }
 

@@ -44,6 +44,10 @@ export interface RequestLogsTable {
   team_id: string | null;
   customer_id: string | null;
   developer_id: string | null;
+  /** The provider's dialect when the request was translated; null for passthrough. */
+  upstream_dialect: string | null;
+  /** JSON array text of translation warnings; null when there were none. */
+  warnings: string | null;
 }
 
 /** One row per (log, label): lets both backends filter labels with plain indexed SQL. */

@@ -43,6 +43,8 @@ export function makeRecord(overrides: Partial<RequestLogRecord> = {}): RequestLo
     teamId: null,
     customerId: null,
     developerId: null,
+    upstreamDialect: null,
+    warnings: [],
     ...overrides,
   };
 }

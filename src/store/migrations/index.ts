@@ -5,6 +5,8 @@ import { logAttributionMigration } from "./0003-log-attribution.ts";
 import { sessionCapsMigration } from "./0004-session-caps.ts";
 import { budgetAlertsMigration } from "./0005-budget-alerts.ts";
 import { configManagedMigration } from "./0006-config-managed.ts";
+import { logTranslationMigration } from "./0007-log-translation.ts";
+import { modelAliasesMigration } from "./0008-model-aliases.ts";
 
 /**
  * Every migration, in order, as code (not files found at runtime), so they run the same from src/ and dist/.
@@ -17,6 +19,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0004_session_caps": sessionCapsMigration,
   "0005_budget_alerts": budgetAlertsMigration,
   "0006_config_managed": configManagedMigration,
+  "0007_log_translation": logTranslationMigration,
+  "0008_model_aliases": modelAliasesMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -135,7 +135,7 @@ export function patchRecord(stored: StoredProviderRecord, patch: ProviderPatch):
     {
       ...(preset === undefined ? {} : { preset }),
       // A new preset brings its own kind unless one is given.
-      kind: patch.kind ?? (patch.preset ? undefined : stored.kind),
+      kind: patch.kind ?? (patch.preset ? undefined : KINDS.find((k) => k === stored.kind)),
       baseUrl: patch.baseUrl === undefined ? (stored.baseUrl ?? undefined) : (patch.baseUrl ?? undefined),
       models: patch.models ?? stored.settings.models,
       headers: patch.headers ?? stored.settings.headers,

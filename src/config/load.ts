@@ -5,8 +5,11 @@ import { parse as parseYaml } from "yaml";
 import type { KeyRequirement } from "../governance/authenticate.ts";
 import { hashVirtualKeySecret, isWellFormedVirtualKey, secretPrefix } from "../governance/entities/key-material.ts";
 import { FALLBACK_ENV_ORDER, type FallbackPrice, fallbackPriceSchema } from "../metering/pricing/fallback.ts";
+import { bedrockFromEntry, bedrockFromEnv } from "../providers/bedrock/settings.ts";
 import { baseUrlEnvName, findPreset, PROVIDER_PRESETS, type ProviderPreset } from "../providers/presets.ts";
 import type { ConfigSource, ProviderConfig, ProviderKey } from "../providers/types.ts";
+import type { ModelAlias } from "../routing/aliases.ts";
+import { azureFromEnv, cloudKindOf, cloudProviderFromEntry, vertexFromEnv } from "./cloud-providers.ts";
 import {
   type ConfigFile,
   ConfigFileSchema,
@@ -52,6 +55,8 @@ export interface GatewayConfig {
   budgetEnforcement: { strict: boolean; granularityNanoUsd: number; minOutputTokens: number };
   /** Entities declared in the config file (secrets already hashed); null without a `governance` section. */
   governance: ConfigGovernance | null;
+  /** Model aliases for every request (the config file's `aliases`), after keys' and teams' own; first match wins. */
+  aliases: ModelAlias[];
   configPath: string | null;
 }
 
@@ -114,6 +119,7 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
         256,
     },
     governance: file.governance ? resolveGovernance(file.governance, env, configPath ?? "") : null,
+    aliases: file.aliases ?? [],
     configPath: configPath ? resolve(configPath) : null,
   };
 }
@@ -219,6 +225,11 @@ function providerFromPreset(
 export function providersFromEnv(env: NodeJS.ProcessEnv): ProviderConfig[] {
   const out: ProviderConfig[] = [];
   for (const preset of PROVIDER_PRESETS) {
+    if (preset.kind === "bedrock") {
+      const bedrock = bedrockFromEnv(preset, env, keyId);
+      if (bedrock) out.push(bedrock);
+      continue;
+    }
     const secrets = (env[preset.apiKeyEnv] ?? "")
       .split(",")
       .map((s) => s.trim())
@@ -233,7 +244,17 @@ export function providersFromEnv(env: NodeJS.ProcessEnv): ProviderConfig[] {
     }));
     out.push(providerFromPreset(preset, "env", baseUrl || preset.baseUrl, keys));
   }
+  for (const cloud of asConfigError(() => [azureFromEnv(env, keyId), vertexFromEnv(env)])) if (cloud) out.push(cloud);
   return out;
+}
+
+/** Azure and Vertex AI settings errors are the operator's to fix: worded as configuration errors. */
+function asConfigError<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    throw err instanceof ConfigError ? err : new ConfigError((err as Error).message);
+  }
 }
 
 function providersFromFile(file: ConfigFile, env: NodeJS.ProcessEnv): ProviderConfig[] {
@@ -241,6 +262,8 @@ function providersFromFile(file: ConfigFile, env: NodeJS.ProcessEnv): ProviderCo
 }
 
 function providerFromEntry(name: string, entry: ProviderEntry, env: NodeJS.ProcessEnv): ProviderConfig {
+  const cloud = cloudKindOf(name, entry);
+  if (cloud !== null) return asConfigError(() => cloudProviderFromEntry(cloud, name, entry, env, keyId));
   const preset = findPreset(entry.preset ?? name);
   if (entry.preset && !preset) {
     throw new ConfigError(
@@ -260,18 +283,26 @@ function providerFromEntry(name: string, entry: ProviderEntry, env: NodeJS.Proce
       ? { id: keyId("config", k), secret: k, label: null, source: "config" }
       : { id: k.id ?? keyId("config", k.key), secret: k.key, label: k.label ?? null, source: "config" },
   );
+  if (kind === "bedrock") return bedrockFromEntry(name, entry, { preset, keys, env, keyId });
   const defaults: Pick<ProviderConfig, "auth" | "dialects"> =
     kind === "anthropic"
       ? { auth: "x-api-key", dialects: ["anthropic"] }
       : kind === "gemini"
         ? { auth: "x-goog-api-key", dialects: ["gemini"] }
         : { auth: "bearer", dialects: ["openai-chat", "openai-responses", "openai-embeddings"] };
+  // The kind decides the endpoint paths, so only its own dialects can be declared.
+  const foreign = (entry.dialects ?? []).filter((d) => !defaults.dialects.includes(d));
+  if (foreign.length > 0) {
+    throw new ConfigError(
+      `providers.${name}.dialects: kind "${kind}" speaks only ${defaults.dialects.join(", ")} (got ${foreign.join(", ")})`,
+    );
+  }
   return {
     name,
     kind,
     baseUrl: trimSlash(baseUrl),
     auth: preset?.auth ?? defaults.auth,
-    dialects: preset?.dialects ?? defaults.dialects,
+    dialects: entry.dialects ?? preset?.dialects ?? defaults.dialects,
     keys,
     keyOptional: preset?.keyOptional ?? keys.length === 0,
     models: entry.models ?? [],

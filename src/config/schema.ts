@@ -5,6 +5,7 @@ import {
   CustomerCreateSchema,
   DeveloperCreateSchema,
   KeyCreateSchema,
+  ModelAliasListSchema,
   OWNER_CONFLICT,
   RateLimitCreateSchema,
   TeamCreateSchema,
@@ -30,13 +31,48 @@ export const ProviderEntrySchema = z.strictObject({
   /** A built-in preset to start from (defaults to the entry's own name when that is a preset). */
   preset: z.string().optional(),
   /** For a provider with no preset: its wire family. */
-  kind: z.enum(["anthropic", "openai", "gemini"]).optional(),
+  kind: z.enum(["anthropic", "openai", "gemini", "bedrock", "azure", "vertex"]).optional(),
   baseUrl: HttpUrl.optional(),
   apiKeys: z.array(ProviderKeyEntry).optional(),
   models: z.array(z.string().min(1)).optional(),
   headers: z.record(z.string(), z.string()).optional(),
   /** Provider id in the price catalog, for custom providers reselling a known provider's models. */
   pricingId: z.string().nullable().optional(),
+  /**
+   * Bedrock: the AWS region (default: AWS_REGION, the base URL's region, else us-east-1). Vertex AI: the Google Cloud
+   * region, multi-region (`us`, `eu`) or `global` (the default).
+   */
+  region: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, "must be a region such as us-east-1")
+    .optional(),
+  /** Azure OpenAI: a dated api-version (default 2024-10-21) or "v1" for the `/openai/v1/` API. */
+  apiVersion: z
+    .string()
+    .regex(/^(v1|\d{4}-\d{2}-\d{2}(-preview)?)$/, 'must be "v1" or a date such as 2024-10-21')
+    .optional(),
+  /** Azure OpenAI: model → deployment name (a model not listed is its own deployment). */
+  deployments: z.record(z.string().min(1), z.string().min(1)).optional(),
+  /** Vertex AI: the Google Cloud project (default: the key file's project_id). */
+  project: z.string().min(1).optional(),
+  /** Vertex AI: a service-account key file (default: GOOGLE_APPLICATION_CREDENTIALS). */
+  credentialsFile: z.string().min(1).optional(),
+  /** Bedrock: an AWS access key pair (`${VAR}` works); `apiKeys` may hold more, or Bedrock API keys. */
+  aws: z
+    .strictObject({
+      accessKeyId: z.string().min(1),
+      secretAccessKey: z.string().min(1),
+      sessionToken: z.string().min(1).optional(),
+    })
+    .optional(),
+  /**
+   * The dialects the provider speaks (default: its preset's, else its kind's), e.g. `["openai-responses"]` for a
+   * server with the Responses API but no Chat Completions; other dialects are translated into one of these.
+   */
+  dialects: z
+    .array(z.enum(["anthropic", "openai-chat", "openai-responses", "openai-embeddings", "gemini"]))
+    .min(1)
+    .optional(),
 });
 
 export const TimeoutsSchema = z.strictObject({
@@ -72,6 +108,7 @@ const TeamEntry = z.strictObject({
   customer: NameRef.nullable().optional(),
   description: TeamCreateSchema.shape.description,
   labels: TeamCreateSchema.shape.labels,
+  modelAliases: TeamCreateSchema.shape.modelAliases,
   budgets: OwnerBudgets.optional(),
   rateLimits: OwnerRateLimits.optional(),
 });
@@ -295,6 +332,8 @@ export const ConfigFileSchema = z.strictObject({
     .optional(),
   /** Customers, teams, developers, virtual keys, budgets and rate limits (governance/config-seed.ts). */
   governance: GovernanceSectionSchema.optional(),
+  /** Model aliases for every request, below keys' and teams' own (routing/aliases.ts); first match wins. */
+  aliases: ModelAliasListSchema.optional(),
 });
 
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;

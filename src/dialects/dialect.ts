@@ -1,10 +1,16 @@
 import type { Usage } from "../metering/usage.ts";
 
 /** The wire formats clients speak to Tollgate and providers speak to Tollgate. */
-export type Dialect = "anthropic" | "openai-chat" | "openai-responses" | "openai-embeddings" | "gemini";
+export type Dialect =
+  | "anthropic"
+  | "openai-chat"
+  | "openai-responses"
+  | "openai-embeddings"
+  | "gemini"
+  | "bedrock-converse";
 
-/** Error bodies come in three shapes; the OpenAI dialects share one. */
-export type ErrorFamily = "anthropic" | "openai" | "gemini";
+/** Error bodies come in four shapes; the OpenAI dialects share one. Bedrock's is `{"message"}` + `x-amzn-errortype`. */
+export type ErrorFamily = "anthropic" | "openai" | "gemini" | "bedrock";
 
 export function errorFamilyOf(dialect: Dialect): ErrorFamily {
   switch (dialect) {
@@ -16,6 +22,8 @@ export function errorFamilyOf(dialect: Dialect): ErrorFamily {
       return "openai";
     case "gemini":
       return "gemini";
+    case "bedrock-converse":
+      return "bedrock";
     default: {
       const unreachable: never = dialect;
       throw new Error(`unknown dialect ${String(unreachable)}`);

@@ -1,4 +1,5 @@
 import { renderAnthropicError, renderAnthropicStreamError } from "./anthropic/errors.ts";
+import { renderBedrockError, renderBedrockStreamError } from "./bedrock-converse/errors.ts";
 import type { Dialect, ErrorFamily } from "./dialect.ts";
 import { renderGeminiError, renderGeminiStreamError } from "./gemini/errors.ts";
 import { renderOpenAiChatStreamError, renderOpenAiError } from "./openai-chat/errors.ts";
@@ -16,6 +17,8 @@ export function renderError(family: ErrorFamily, err: RenderableError, options: 
       return renderOpenAiError(err);
     case "gemini":
       return renderGeminiError(err);
+    case "bedrock":
+      return renderBedrockError(err);
     default: {
       const unreachable: never = family;
       throw new Error(`unknown error family ${String(unreachable)}`);
@@ -43,6 +46,9 @@ export function renderStreamError(
       return renderOpenAiResponsesStreamError(err);
     case "gemini":
       return renderGeminiStreamError(err);
+    case "bedrock":
+    case "bedrock-converse":
+      return renderBedrockStreamError(err);
     default: {
       const unreachable: never = target;
       throw new Error(`unknown dialect ${String(unreachable)}`);

@@ -1,5 +1,7 @@
 import { createAnthropicStreamMeter } from "./anthropic/stream-meter.ts";
 import { meterAnthropicBody } from "./anthropic/usage.ts";
+import { createConverseStreamMeter } from "./bedrock-converse/stream-meter.ts";
+import { meterConverseBody } from "./bedrock-converse/usage.ts";
 import type { BodyMetering, Dialect, StreamMeter } from "./dialect.ts";
 import { createGeminiStreamMeter } from "./gemini/stream-meter.ts";
 import { meterGeminiBody } from "./gemini/usage.ts";
@@ -31,6 +33,8 @@ export function createStreamMeter(dialect: Dialect, options: StreamMeterOptions 
       return createEmbeddingsStreamMeter();
     case "gemini":
       return createGeminiStreamMeter(options);
+    case "bedrock-converse":
+      return createConverseStreamMeter(options);
     default: {
       const unreachable: never = dialect;
       throw new Error(`unknown dialect ${String(unreachable)}`);
@@ -51,6 +55,8 @@ export function meterBody(dialect: Dialect, body: unknown): BodyMetering {
       return meterEmbeddingsBody(body);
     case "gemini":
       return meterGeminiBody(body);
+    case "bedrock-converse":
+      return meterConverseBody(body);
     default: {
       const unreachable: never = dialect;
       throw new Error(`unknown dialect ${String(unreachable)}`);

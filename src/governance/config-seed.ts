@@ -13,7 +13,7 @@ import {
   insertRateLimit,
   rateTerms,
 } from "./entities/limits-repo.ts";
-import { listText } from "./entities/rows.ts";
+import { aliasesText, listText } from "./entities/rows.ts";
 import { type BudgetsTable, type GovernanceTables, governanceDb, type RateLimitsTable } from "./entities/tables.ts";
 import type { Scope } from "./entities/types.ts";
 
@@ -87,7 +87,14 @@ function describe(kind: string, name: string, id: string): string {
   return `${kind} "${name}" (${id})`;
 }
 
-const JSON_COLUMNS = new Set(["labels", "provider_settings", "allowed_providers", "allowed_models", "session_caps"]);
+const JSON_COLUMNS = new Set([
+  "labels",
+  "provider_settings",
+  "allowed_providers",
+  "allowed_models",
+  "session_caps",
+  "model_aliases",
+]);
 
 /** JSON text with object keys sorted, so stored and declared values compare by content. */
 function canonicalJson(text: string): string {
@@ -270,6 +277,7 @@ class Reconciler {
         customer_id: customerId,
         description: t.description ?? null,
         labels: JSON.stringify(t.labels ?? {}),
+        model_aliases: aliasesText(t.modelAliases),
       };
       const row = managed.get(t.name);
       // Team names are unique within their customer (and among teams without one).
@@ -383,6 +391,7 @@ class Reconciler {
         labels: JSON.stringify(k.labels ?? {}),
         credential_policy: k.credentialPolicy ?? "deny",
         session_caps: k.sessionCaps ? JSON.stringify(k.sessionCaps) : null,
+        model_aliases: aliasesText(k.modelAliases),
       };
       // Matched by name; else a renamed key: a managed key with this secret whose name the file no longer has.
       const row = managed.get(k.name) ?? dropped.find((r) => r.secret_hash === k.secretHash);

@@ -3,6 +3,8 @@ import { GatewayError } from "../errors/catalog.ts";
 import type { RouteSpec } from "../pipeline/ingress.ts";
 import { handleModelCall, rejectModelCall } from "../pipeline/model-call.ts";
 import type { GatewayRuntime } from "../pipeline/runtime.ts";
+import { registerBedrockRoutes } from "./bedrock-routes.ts";
+import { normaliseCursorBody } from "./cursor-body.ts";
 import { listModels } from "./models-route.ts";
 
 /** Fastify route config: lets the error handler answer in the route's dialect. */
@@ -13,6 +15,7 @@ export interface RouteConfig {
 const ANTHROPIC_MESSAGES: RouteSpec = { dialect: "anthropic", op: "messages" };
 const ANTHROPIC_COUNT: RouteSpec = { dialect: "anthropic", op: "count_tokens" };
 const OPENAI_CHAT: RouteSpec = { dialect: "openai-chat", op: "chat" };
+const CURSOR_CHAT: RouteSpec = { dialect: "openai-chat", op: "chat", normaliseBody: normaliseCursorBody };
 const OPENAI_RESPONSES: RouteSpec = { dialect: "openai-responses", op: "responses" };
 const OPENAI_EMBEDDINGS: RouteSpec = { dialect: "openai-embeddings", op: "embeddings" };
 const GEMINI_GENERATE: RouteSpec = { dialect: "gemini", op: "generateContent" };
@@ -40,9 +43,15 @@ export function registerClientRoutes(app: FastifyInstance, rt: GatewayRuntime): 
     post(`${prefix}/v1/embeddings`, OPENAI_EMBEDDINGS);
     app.get(`${prefix}/v1/models`, (req, reply) => listModels(rt, "openai-chat", req, reply));
   }
-  // Cursor posts to {base}/chat/completions from its own servers; a separate base path keeps its quirks apart.
-  post("/cursor/v1/chat/completions", OPENAI_CHAT);
-  app.get("/cursor/v1/models", (req, reply) => listModels(rt, "openai-chat", req, reply));
+  // Cursor posts to {base}/chat/completions from its own servers; a separate base path keeps its quirks apart
+  // (Responses-shaped bodies, http/cursor-body.ts). `/cursor` works as a base URL too, as on other gateways.
+  for (const prefix of ["/cursor/v1", "/cursor"]) {
+    post(`${prefix}/chat/completions`, CURSOR_CHAT);
+    app.get(`${prefix}/models`, (req, reply) => listModels(rt, "openai-chat", req, reply));
+  }
+
+  // AWS Bedrock's runtime API (Claude Code's Bedrock mode, the AWS SDKs): http/bedrock-routes.ts.
+  registerBedrockRoutes(app, rt);
 
   // The Google SDKs call v1beta by default and v1 / v1alpha when asked; the version is passed on upstream.
   for (const prefix of ["/genai", ""]) {

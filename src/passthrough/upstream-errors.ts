@@ -58,6 +58,11 @@ export function upstreamErrorSummary(status: number, body: Buffer): { code: stri
       message = typeof fields.message === "string" ? fields.message : null;
     } else if (typeof error === "string") {
       message = error;
+    } else if (typeof parsed === "object" && parsed !== null) {
+      // AWS (Bedrock): `{"message": …}` or `{"Message": …}`, the exception named in a header.
+      const fields = parsed as { message?: unknown; Message?: unknown };
+      const text = fields.message ?? fields.Message;
+      message = typeof text === "string" ? text : null;
     }
   } catch {
     message = body.subarray(0, 300).toString("utf8");

@@ -9,6 +9,22 @@ export interface RouteSpec {
   op: Operation;
   /** Gemini only: the API version in the client's path (v1beta, v1, v1alpha), used upstream too. */
   apiVersion?: string;
+  /**
+   * Bedrock routes: the client reads AWS event streams, not SSE. "chunk": InvokeModel's base64 `chunk` events;
+   * "event": Converse events named by type (providers/bedrock/event-stream-response.ts).
+   */
+  eventStream?: "chunk" | "event";
+  /**
+   * A client quirk fixed before ingress, once the caller is authenticated (http/cursor-body.ts): another body to
+   * handle instead, or null to handle the client's as it is. Throws a GatewayError the client sees in its dialect.
+   */
+  normaliseBody?: (raw: Buffer) => NormalisedBody | null;
+}
+
+/** A replacement request body, and what the conversion could not carry across (the log row's warnings). */
+export interface NormalisedBody {
+  raw: Buffer;
+  warnings: string[];
 }
 
 export interface ParsedCall {
@@ -33,6 +49,7 @@ const READ_FIELDS: ReadonlySet<string> = new Set([
   "max_completion_tokens",
   "max_output_tokens",
   "generationConfig",
+  "inferenceConfig",
 ]);
 
 /**
@@ -58,7 +75,7 @@ export function parseModelCall(spec: RouteSpec, raw: Buffer, pathModel: string |
   return {
     fields,
     model,
-    stream: spec.op === "streamGenerateContent" || fields.stream === true,
+    stream: spec.op === "streamGenerateContent" || spec.op === "converse-stream" || fields.stream === true,
     modelRange: pathModel === null ? (ranges?.get("model") ?? null) : null,
     raw,
   };
@@ -107,6 +124,7 @@ const MODEL_ONLY: ReadonlySet<string> = new Set(["model"]);
 export function maxOutputTokens(call: ParsedCall): number | null {
   const f = call.fields;
   const generation = f.generationConfig;
+  const inference = f.inferenceConfig;
   const candidates = [
     f.max_tokens,
     f.max_completion_tokens,
@@ -114,6 +132,7 @@ export function maxOutputTokens(call: ParsedCall): number | null {
     typeof generation === "object" && generation !== null
       ? (generation as { maxOutputTokens?: unknown }).maxOutputTokens
       : undefined,
+    typeof inference === "object" && inference !== null ? (inference as { maxTokens?: unknown }).maxTokens : undefined,
   ];
   for (const v of candidates) if (typeof v === "number" && Number.isFinite(v) && v > 0) return v;
   return null;

@@ -9,11 +9,15 @@ import { checkKeyAccess, type VirtualKeySnapshot } from "../governance/entities/
 import { clientCredential, upstreamRequestHeaders } from "../passthrough/headers.ts";
 import { upstreamFailure } from "../passthrough/upstream-errors.ts";
 import { UpstreamExchange } from "../passthrough/upstream-exchange.ts";
+import { eventStreamResponse } from "../providers/bedrock/event-stream-response.ts";
 import { authHeaders, upstreamUrl } from "../providers/endpoints.ts";
-import type { Resolution } from "../providers/registry.ts";
+import { dialectsOf, type Resolution } from "../providers/registry.ts";
+import type { ProviderConfig } from "../providers/types.ts";
+import { adaptUpstreamBody } from "../providers/upstream-body.ts";
 import { applyModelAlias } from "../routing/aliases.ts";
 import { type ChatDialect, isChatDialect, translationTarget } from "../translate/index.ts";
 import { admit } from "./admission.ts";
+import { bedrockCall } from "./bedrock-call.ts";
 import { type CallState, newCallState } from "./call-state.ts";
 import { maxOutputTokens, type ParsedCall, parseModelCall, type RouteSpec } from "./ingress.ts";
 import { capOutputTokens } from "./output-cap.ts";
@@ -42,9 +46,10 @@ export async function handleModelCall(
   pathModel: string | null,
 ): Promise<void> {
   reply.hijack();
-  const res = reply.raw;
+  // Bedrock routes: SSE written by the pipeline reaches the client as an AWS event stream.
+  const res = spec.eventStream ? eventStreamResponse(reply.raw, spec.eventStream) : reply.raw;
   // No content-type (or an empty body) leaves Fastify's body unset: treat it as empty, which ingress rejects.
-  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  let raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const state = newCallState(rt, spec, req);
   let key: VirtualKeySnapshot | null;
   let parsed: ParsedCall;
@@ -57,6 +62,11 @@ export async function handleModelCall(
       now: state.record.startedAt,
     });
     if (key) attributeKey(state, key);
+    const normalised = spec.normaliseBody?.(raw) ?? null;
+    if (normalised !== null) {
+      raw = normalised.raw;
+      state.record.warnings = normalised.warnings;
+    }
     parsed = parseModelCall(spec, raw, pathModel);
     state.record.requestedModel = parsed.model;
     state.record.stream = parsed.stream;
@@ -78,7 +88,17 @@ export async function handleModelCall(
   state.upstreamModel = resolution.upstreamModel;
   state.record.provider = provider.name;
 
-  const auth = upstreamAuth(rt, state, req.headers, key);
+  let credentials = upstreamAuth(rt, state, req.headers, key);
+  if (credentials instanceof Promise) {
+    // Only the provider's first access token (or one that lapsed) is waited for; later ones are cached.
+    try {
+      credentials = await credentials;
+    } catch (err) {
+      failBeforeUpstream(rt, state, res, err);
+      return;
+    }
+  }
+  const auth = credentials;
   if (auth === null) {
     failBeforeUpstream(
       rt,
@@ -109,8 +129,12 @@ export async function handleModelCall(
   }
   // The budget's remainder buys less than the client's max_tokens: ask the provider for no more than that.
   const lowered = state.hold?.loweredMaxOutputTokens ?? null;
+  if (provider.kind === "bedrock") {
+    return bedrockCall({ rt, state, req, res, spec, parsed, resolution, raw, lowered, auth, exchange });
+  }
   const origin = originOf(provider.baseUrl);
-  const target = provider.dialects.includes(spec.dialect) ? null : translationTarget(spec.dialect, provider.dialects);
+  const dialects = dialectsOf(provider, resolution.upstreamModel);
+  const target = dialects.includes(spec.dialect) ? null : translationTarget(spec.dialect, dialects);
   if (target !== null && isChatDialect(spec.dialect)) {
     let plan: TranslationPlan;
     try {
@@ -129,8 +153,8 @@ export async function handleModelCall(
       return;
     }
     state.record.upstreamDialect = target;
-    state.record.warnings = plan.warnings;
-    const url = upstreamUrl(provider, plan.op, resolution.upstreamModel, plan.search);
+    state.record.warnings = [...state.record.warnings, ...plan.warnings];
+    const url = upstreamUrl(provider, plan.op, resolution.upstreamModel, plan.search, undefined, plan.stream);
     const ua = req.headers["user-agent"];
     return exchange(rt, state, res, provider.name, raw.length, {
       request: {
@@ -144,22 +168,26 @@ export async function handleModelCall(
           auth,
           typeof ua === "string" ? ua : undefined,
         ),
-        body: plan.body,
+        body: adaptUpstreamBody(provider, plan.op, resolution.upstreamModel, plan.body),
       },
-      relay: (status, headers, controls) =>
-        plan.stream && status < 300 && streamedReply(target, headers)
+      relay: (status, headers, controls) => {
+        refusedToken(provider, auth, status);
+        return plan.stream && status < 300 && streamedReply(target, headers)
           ? new TranslatedStreamRelay(rt, state, plan, res, { requestBytes: raw.length, ...controls })
-          : new TranslatedBodyRelay(rt, state, plan, res, { status, headers }, raw.length),
+          : new TranslatedBodyRelay(rt, state, plan, res, { status, headers }, raw.length);
+      },
     });
   }
   const body = prepareBody(spec, raw, parsed, resolution.upstreamModel);
   if (lowered !== null) body.bytes = capOutputTokens(spec.dialect, body.bytes, lowered);
+  body.bytes = adaptUpstreamBody(provider, spec.op, resolution.upstreamModel, body.bytes);
   const url = upstreamUrl(
     provider,
     spec.op,
     resolution.upstreamModel,
     upstreamSearch(req.url, spec.dialect),
     spec.apiVersion,
+    parsed.stream,
   );
   return exchange(rt, state, res, provider.name, raw.length, {
     request: {
@@ -169,8 +197,9 @@ export async function handleModelCall(
       headers: upstreamRequestHeaders(req.headers, provider.headers, auth),
       body: body.bytes,
     },
-    relay: (status, headers, controls) =>
-      streamed(spec.dialect, parsed.stream, status, headers)
+    relay: (status, headers, controls) => {
+      refusedToken(provider, auth, status);
+      return streamed(spec.dialect, parsed.stream, status, headers)
         ? new StreamRelay(
             rt,
             state,
@@ -179,7 +208,8 @@ export async function handleModelCall(
             { status, headers },
             { requestBytes: raw.length, injectedUsage: body.injectedUsage, ...controls },
           )
-        : new BodyRelay(rt, state, spec, res, { status, headers }, raw.length),
+        : new BodyRelay(rt, state, spec, res, { status, headers }, raw.length);
+    },
   });
 }
 
@@ -273,7 +303,7 @@ function upstreamAuth(
   state: CallState,
   headers: IncomingHttpHeaders,
   key: VirtualKeySnapshot | null,
-): Record<string, string> | null {
+): Record<string, string> | Promise<Record<string, string>> | null {
   const provider = state.provider;
   if (!provider) return null;
   const own = clientCredential(headers);
@@ -281,6 +311,21 @@ function upstreamAuth(
   if (forwarded) {
     state.record.providerKeyId = "client";
     return forwarded;
+  }
+  const tokens = provider.tokenAuth;
+  if (tokens) {
+    state.record.providerKeyId = tokens.id;
+    const token = tokens.token();
+    if (typeof token === "string") return authHeaders(provider, token);
+    return token.then(
+      (t) => authHeaders(provider, t),
+      (err: unknown) => {
+        throw new GatewayError(
+          "TG_PROVIDER_AUTH",
+          `Provider "${provider.name}" could not get an access token: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      },
+    );
   }
   const providerKey = rt.registry.nextKey(provider);
   if (providerKey) {
@@ -292,6 +337,13 @@ function upstreamAuth(
     return own;
   }
   return provider.keyOptional ? {} : null;
+}
+
+/** A minted access token the upstream refused (401) is replaced off the request path; requests keep going meanwhile. */
+function refusedToken(provider: ProviderConfig, auth: Record<string, string>, status: number): void {
+  const bearer = auth.authorization;
+  if (status === 401 && provider.tokenAuth && bearer?.startsWith("Bearer "))
+    provider.tokenAuth.rejected(bearer.slice(7));
 }
 
 /** Spend is attributed to the key and, as they were at request time, its team, customer and developer. */

@@ -16,6 +16,8 @@ function capField(dialect: Dialect, present: ReadonlyMap<string, unknown>): stri
       return "max_output_tokens";
     case "gemini":
       return "generationConfig";
+    case "bedrock-converse":
+      return "inferenceConfig";
     case "openai-embeddings":
       return null;
     default: {
@@ -30,6 +32,7 @@ const CAP_FIELDS: ReadonlySet<string> = new Set([
   "max_completion_tokens",
   "max_output_tokens",
   "generationConfig",
+  "inferenceConfig",
 ]);
 
 /**
@@ -44,14 +47,14 @@ export function capOutputTokens(dialect: Dialect, body: Buffer, tokens: number):
   if (field === null) return body;
   const range = ranges.get(field);
   let value: string;
-  if (field === "generationConfig") {
+  if (field === "generationConfig" || field === "inferenceConfig") {
     let config: Record<string, unknown> = {};
     if (range) {
       const parsed: unknown = JSON.parse(body.toString("utf8", range[0], range[1]));
       if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
         config = parsed as Record<string, unknown>;
     }
-    value = JSON.stringify({ ...config, maxOutputTokens: tokens });
+    value = JSON.stringify({ ...config, [field === "generationConfig" ? "maxOutputTokens" : "maxTokens"]: tokens });
   } else {
     value = String(tokens);
   }

@@ -97,7 +97,7 @@ export class StreamRelay implements Relay {
   /** Meters and forwards one upstream chunk; false asks the upstream to pause. */
   #take(chunk: Buffer): boolean {
     const hold = this.#state.hold;
-    if (hold !== null && hold.mayOverrun(chunk.length)) {
+    if (hold?.mayOverrun(chunk.length)) {
       // This chunk could take the stream past what it holds: meter it event by event, to stop between two.
       const stop = this.#meterEvents(chunk, hold);
       if (stop !== null) {

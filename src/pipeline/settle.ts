@@ -27,7 +27,9 @@ export function applyUsage(
   r.usageEstimated = estimated;
   const provider = state.provider;
   if (!provider) return;
-  const model = r.servedModel ?? r.requestedModel ?? "";
+  // Bedrock answers with Anthropic's short model name; its price depends on the inference profile (global or
+  // regional) that only the requested id names.
+  const model = (provider.kind === "bedrock" ? state.upstreamModel : null) ?? r.servedModel ?? r.requestedModel ?? "";
   const quote = rt.prices.cost(provider.pricingId ?? provider.name, model, usage);
   r.costNanoUsd = quote.costNanoUsd;
   r.priceVersion = quote.priceVersion;

@@ -105,6 +105,8 @@ function upstreamOperation(dialect: ChatDialect, stream: boolean): Operation {
       return "responses";
     case "gemini":
       return stream ? "streamGenerateContent" : "generateContent";
+    case "bedrock-converse":
+      return stream ? "converse-stream" : "converse";
     default: {
       const unreachable: never = dialect;
       throw new Error(`unknown dialect ${String(unreachable)}`);
@@ -122,7 +124,11 @@ export function translatedRequestHeaders(
 ): Record<string, string> {
   const headers: Record<string, string> = {
     "content-type": "application/json",
-    accept: stream ? "text/event-stream" : "application/json",
+    accept: stream
+      ? target === "bedrock-converse"
+        ? "application/vnd.amazon.eventstream"
+        : "text/event-stream"
+      : "application/json",
   };
   if (target === "anthropic") headers["anthropic-version"] = "2023-06-01";
   if (userAgent) headers["user-agent"] = userAgent;

@@ -1,10 +1,11 @@
 import type { Dialect } from "../dialects/dialect.ts";
+import { BEDROCK_MODEL_PATTERNS, bedrockBaseUrl } from "./bedrock/models.ts";
 
 /** How a provider authenticates: which header carries the API key. */
-export type AuthStyle = "x-api-key" | "bearer" | "x-goog-api-key" | "none";
+export type AuthStyle = "x-api-key" | "bearer" | "x-goog-api-key" | "none" | "aws-sigv4" | "api-key";
 
 /** The wire family of a provider: decides its endpoint paths. */
-export type ProviderKind = "anthropic" | "openai" | "gemini";
+export type ProviderKind = "anthropic" | "openai" | "gemini" | "bedrock" | "azure" | "vertex";
 
 /**
  * What Tollgate knows about a provider out of the box. A preset is data only: endpoints and auth are derived
@@ -61,6 +62,18 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     apiKeyEnv: "GEMINI_API_KEY",
     modelPatterns: [/^gemini-/, /^gemma-/, /^models\/gemini-/],
     pricingId: "google",
+  },
+  {
+    // AWS credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (config/load.ts); a Bedrock API key
+    // from AWS_BEARER_TOKEN_BEDROCK. The region (AWS_REGION) picks the endpoint.
+    name: "bedrock",
+    kind: "bedrock",
+    baseUrl: bedrockBaseUrl("us-east-1"),
+    auth: "aws-sigv4",
+    dialects: ["bedrock-converse"],
+    apiKeyEnv: "AWS_BEARER_TOKEN_BEDROCK",
+    modelPatterns: BEDROCK_MODEL_PATTERNS,
+    pricingId: "aws",
   },
   {
     name: "groq",

@@ -385,6 +385,11 @@ const KIND_DEFAULTS: Readonly<Record<ProviderKind, { auth: AuthStyle; dialects: 
   anthropic: { auth: "x-api-key", dialects: ["anthropic"] },
   openai: { auth: "bearer", dialects: ["openai-chat", "openai-responses", "openai-embeddings"] },
   gemini: { auth: "x-goog-api-key", dialects: ["gemini"] },
+  // Config-file only (deployments, project, credentials have no place in a stored record): not in KINDS.
+  azure: { auth: "api-key", dialects: ["openai-chat", "openai-embeddings"] },
+  vertex: { auth: "bearer", dialects: ["anthropic", "gemini"] },
+  // Config-file / environment only for now (region and credential pairs): not in KINDS.
+  bedrock: { auth: "aws-sigv4", dialects: ["bedrock-converse"] },
 };
 
 /**

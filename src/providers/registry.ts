@@ -3,6 +3,11 @@ import { GatewayError } from "../errors/catalog.ts";
 import { translationTarget } from "../translate/index.ts";
 import type { ProviderConfig, ProviderKey } from "./types.ts";
 
+/** The dialects a provider speaks for one model (most providers: the same for every model). */
+export function dialectsOf(provider: ProviderConfig, model: string): readonly Dialect[] {
+  return provider.dialectsFor ? provider.dialectsFor(model) : provider.dialects;
+}
+
 export interface Resolution {
   provider: ProviderConfig;
   /** The model id to send upstream (the `provider/` prefix removed). */
@@ -70,8 +75,8 @@ export class ProviderRegistry {
     const providers = [...this.#byName.values()];
     // Prefer a provider that speaks the client's dialect: the same model may be served by several.
     const ranked = [
-      ...providers.filter((p) => p.dialects.includes(dialect)),
-      ...providers.filter((p) => !p.dialects.includes(dialect)),
+      ...providers.filter((p) => dialectsOf(p, model).includes(dialect)),
+      ...providers.filter((p) => !dialectsOf(p, model).includes(dialect)),
     ];
     return (
       ranked.find((p) => p.models.includes(model)) ?? ranked.find((p) => p.modelPatterns.some((re) => re.test(model)))
@@ -81,11 +86,11 @@ export class ProviderRegistry {
   /** Same dialect: passthrough. Another chat dialect: translated (translate/). Embeddings only to their own. */
   #checkDialect(resolution: Resolution, dialect: Dialect): Resolution {
     const { provider } = resolution;
-    if (provider.dialects.includes(dialect) || translationTarget(dialect, provider.dialects) !== null)
-      return resolution;
+    const dialects = dialectsOf(provider, resolution.upstreamModel);
+    if (dialects.includes(dialect) || translationTarget(dialect, dialects) !== null) return resolution;
     throw new GatewayError(
       "TG_CROSS_DIALECT_UNSUPPORTED",
-      `Model "${resolution.upstreamModel}" is served by provider "${provider.name}", which speaks ${provider.dialects.join(", ")}; ` +
+      `Model "${resolution.upstreamModel}" is served by provider "${provider.name}", which speaks ${dialects.join(", ")}; ` +
         `this route speaks ${dialect}, which cannot be translated to it.`,
     );
   }

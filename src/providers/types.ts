@@ -1,5 +1,8 @@
 import type { Dialect } from "../dialects/dialect.ts";
+import type { AzureSettings } from "./azure.ts";
+import type { BedrockSettings } from "./bedrock/settings.ts";
 import type { AuthStyle, ProviderKind } from "./presets.ts";
+import type { VertexSettings } from "./vertex.ts";
 
 /** Where a piece of configuration came from; API-made providers live in the database. */
 export type ConfigSource = "env" | "config" | "api";
@@ -29,4 +32,24 @@ export interface ProviderConfig {
   /** Provider id in the price catalog. */
   pricingId: string | null;
   source: ConfigSource;
+  /** A dialect that depends on the model (Vertex AI: Claude speaks anthropic, Gemini gemini); `dialects` is their union. */
+  dialectsFor?: (model: string) => readonly Dialect[];
+  /** Short-lived access tokens minted from a long-lived credential (Vertex AI service accounts), instead of `keys`. */
+  tokenAuth?: TokenAuth;
+  /** Azure OpenAI: API version and model → deployment names (providers/azure.ts). */
+  azure?: AzureSettings;
+  /** Vertex AI: project and region (providers/vertex.ts). */
+  vertex?: VertexSettings;
+  /** AWS Bedrock: the signing region (providers/bedrock/settings.ts). */
+  bedrock?: BedrockSettings;
+}
+
+/** Access tokens a provider mints itself; its auth style (bearer) carries them like an API key. */
+export interface TokenAuth {
+  /** Stable, non-secret id, logged as the provider key id. */
+  readonly id: string;
+  /** The current token: synchronous while one is cached, a promise only while the first (or a lapsed one) is minted. */
+  token(): string | Promise<string>;
+  /** The upstream refused this token (401): mint another off the request path. */
+  rejected(token: string): void;
 }

@@ -15,7 +15,7 @@ import type { Usage } from "../metering/usage.ts";
  */
 
 /** The dialects translation speaks (embeddings are passthrough only). */
-export type ChatDialect = "anthropic" | "openai-chat" | "openai-responses" | "gemini";
+export type ChatDialect = "anthropic" | "openai-chat" | "openai-responses" | "gemini" | "bedrock-converse";
 
 export interface Translated<T> {
   value: T;

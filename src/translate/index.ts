@@ -1,5 +1,6 @@
 import type { Dialect } from "../dialects/dialect.ts";
 import { anthropicTranslator } from "./anthropic/index.ts";
+import { bedrockConverseTranslator } from "./bedrock-converse/index.ts";
 import type { ChatDialect } from "./canonical.ts";
 import { geminiTranslator } from "./gemini/index.ts";
 import { openAiChatTranslator } from "./openai-chat/index.ts";
@@ -15,6 +16,7 @@ const TRANSLATORS: Readonly<Record<ChatDialect, DialectTranslator>> = {
   "openai-chat": openAiChatTranslator,
   "openai-responses": openAiResponsesTranslator,
   gemini: geminiTranslator,
+  "bedrock-converse": bedrockConverseTranslator,
 };
 
 export function translatorFor(dialect: ChatDialect): DialectTranslator {
@@ -39,7 +41,7 @@ export function isChatDialect(dialect: Dialect): dialect is ChatDialect {
  */
 export function translationTarget(client: Dialect, providerDialects: readonly Dialect[]): ChatDialect | null {
   if (!isChatDialect(client)) return null;
-  for (const d of ["openai-chat", "anthropic", "gemini", "openai-responses"] as const) {
+  for (const d of ["openai-chat", "anthropic", "gemini", "openai-responses", "bedrock-converse"] as const) {
     if (providerDialects.includes(d)) return d;
   }
   return null;

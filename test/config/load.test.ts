@@ -88,6 +88,35 @@ timeouts: { idleMs: 1234 }
     assert.equal(c.timeouts.connectMs, 10_000);
   });
 
+  it("takes a provider's declared dialects (a Responses-only server), refusing ones its kind cannot serve", async () => {
+    const ok = await file(
+      "dialects.json",
+      JSON.stringify({
+        providers: {
+          "resp-only": { kind: "openai", baseUrl: "http://h/v1", dialects: ["openai-responses"] },
+          "plain-vllm": { kind: "openai", baseUrl: "http://h/v1" },
+          groq: { dialects: ["openai-chat"] },
+        },
+      }),
+    );
+    const c = await loadConfig({ env: {}, flags: { config: ok } });
+    const dialectsOf = (name: string) => c.providers.find((p) => p.name === name)?.dialects;
+    assert.deepEqual(dialectsOf("resp-only"), ["openai-responses"]);
+    assert.deepEqual(dialectsOf("plain-vllm"), ["openai-chat", "openai-responses", "openai-embeddings"]);
+    assert.deepEqual(dialectsOf("groq"), ["openai-chat"], "a declared list replaces the preset's");
+
+    const foreign = await file(
+      "foreign.json",
+      JSON.stringify({ providers: { x: { kind: "openai", baseUrl: "http://h/v1", dialects: ["gemini"] } } }),
+    );
+    await assert.rejects(
+      loadConfig({ env: {}, flags: { config: foreign } }),
+      /providers\.x\.dialects: kind "openai" speaks only openai-chat, openai-responses, openai-embeddings \(got gemini\)/,
+    );
+    const bad = await file("bad-dialect.json", JSON.stringify({ providers: { x: { kind: "openai", dialects: [] } } }));
+    await assert.rejects(loadConfig({ env: {}, flags: { config: bad } }), /providers\.x\.dialects/);
+  });
+
   it("rejects an invalid file with a message naming each bad field", async () => {
     const path = await file("bad.json", JSON.stringify({ port: "eighty", providers: { Bad: {} }, nonsense: 1 }));
     await assert.rejects(loadConfig({ env: {}, flags: { config: path } }), (err: Error) => {

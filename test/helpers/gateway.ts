@@ -45,6 +45,8 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     TOLLGATE_ANTHROPIC_BASE_URL: options.upstreamUrl,
     TOLLGATE_OPENAI_BASE_URL: `${options.upstreamUrl}/v1`,
     TOLLGATE_GEMINI_BASE_URL: options.upstreamUrl,
+    // Registers nothing by itself: the Bedrock provider appears only with AWS credentials in `env`.
+    TOLLGATE_BEDROCK_BASE_URL: options.upstreamUrl,
     TOLLGATE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     ...(options.databaseUrl ? { TOLLGATE_DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,

@@ -357,3 +357,74 @@ describe("mock upstream: choosing scripts", () => {
     assert.deepEqual(mock.requests[0]?.json, chatRequest);
   });
 });
+
+describe("mock upstream: parallel tool calls (toolCalls)", () => {
+  const toolCalls = [
+    { name: "get_weather", args: { city: "Oslo" } },
+    { name: "get_time", args: { zone: "Europe/Oslo" } },
+  ];
+  const expected = toolCalls.map((call) => ({ name: call.name, args: call.args }));
+
+  it("Anthropic: two tool_use blocks, streamed and not, stop_reason tool_use", async () => {
+    mock.enqueue({ scenario: "tool-call", toolCalls }, { scenario: "tool-call", toolCalls });
+    const whole = await anthropic.messages.create(anthropicRequest);
+    const streamed = await anthropic.messages.stream(anthropicRequest).finalMessage();
+    for (const message of [whole, streamed]) {
+      const uses = message.content.flatMap((b) => (b.type === "tool_use" ? [{ name: b.name, args: b.input }] : []));
+      assert.deepEqual(uses, expected);
+      assert.equal(message.stop_reason, "tool_use");
+    }
+    // Output tokens count every call's argument words.
+    assert.equal(whole.usage.output_tokens, 2);
+  });
+
+  it("Chat: two tool_calls keyed by index 0 and 1, streamed and not", async () => {
+    mock.enqueue({ scenario: "tool-call", toolCalls }, { scenario: "tool-call", toolCalls });
+    const whole = await openai.chat.completions.create(chatRequest);
+    const stream = openai.chat.completions.stream({ ...chatRequest, stream: true });
+    const streamed = await stream.finalChatCompletion();
+    for (const completion of [whole, streamed]) {
+      const calls = (completion.choices[0]?.message.tool_calls ?? []).map((c) =>
+        c.type === "function" ? { name: c.function.name, args: JSON.parse(c.function.arguments) } : null,
+      );
+      assert.deepEqual(calls, expected);
+      assert.equal(completion.choices[0]?.finish_reason, "tool_calls");
+      const ids = (completion.choices[0]?.message.tool_calls ?? []).map((c) => c.id);
+      assert.equal(new Set(ids).size, 2, "distinct call ids");
+    }
+  });
+
+  it("Responses: two function_call items with distinct call_ids, streamed and not", async () => {
+    mock.enqueue({ scenario: "tool-call", toolCalls }, { scenario: "tool-call", toolCalls });
+    const whole = await openai.responses.create({ model: "gpt-4o", input: "hi" });
+    const streamed = await openai.responses.stream({ model: "gpt-4o", input: "hi" }).finalResponse();
+    for (const response of [whole, streamed]) {
+      const calls = response.output.flatMap((item) =>
+        item.type === "function_call" ? [{ name: item.name, args: JSON.parse(item.arguments), id: item.call_id }] : [],
+      );
+      assert.deepEqual(
+        calls.map(({ name, args }) => ({ name, args })),
+        expected,
+      );
+      assert.equal(new Set(calls.map((c) => c.id)).size, 2);
+    }
+  });
+
+  it("Gemini: two functionCall parts in one chunk, streamed and not", async () => {
+    mock.enqueue({ scenario: "tool-call", toolCalls }, { scenario: "tool-call", toolCalls });
+    const whole = await gemini.models.generateContent({ model: "gemini-2.5-flash", contents: "hi" });
+    assert.deepEqual(
+      whole.functionCalls?.map((c) => ({ name: c.name, args: c.args })),
+      expected,
+    );
+    const chunks = [];
+    for await (const chunk of await gemini.models.generateContentStream({ model: "gemini-2.5-flash", contents: "hi" }))
+      chunks.push(chunk);
+    const withCalls = chunks.filter((chunk) => (chunk.functionCalls?.length ?? 0) > 0);
+    assert.equal(withCalls.length, 1);
+    assert.deepEqual(
+      withCalls[0]?.functionCalls?.map((c) => ({ name: c.name, args: c.args })),
+      expected,
+    );
+  });
+});

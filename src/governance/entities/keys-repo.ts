@@ -3,7 +3,7 @@ import { conflict, invalidField, notFound } from "./errors.ts";
 import { generateVirtualKeySecret, hashVirtualKeySecret } from "./key-material.ts";
 import { budgetTerms, insertBudget, insertRateLimit, rateTerms } from "./limits-repo.ts";
 import { assertCustomerExists, assertDeveloperExists, assertTeamExists } from "./org-repo.ts";
-import { listText, virtualKeyFromRow } from "./rows.ts";
+import { aliasesText, listText, virtualKeyFromRow } from "./rows.ts";
 import { type KeyCreate, type KeyPatch, OWNER_CONFLICT } from "./schemas.ts";
 import type { Budget, KeyWithSecret, Page, RateLimit, Scope, VirtualKey } from "./types.ts";
 
@@ -86,6 +86,7 @@ export async function createKey(ctx: RepoContext, input: KeyCreate): Promise<Cre
     labels: JSON.stringify(input.labels ?? {}),
     credential_policy: input.credentialPolicy ?? "deny",
     session_caps: input.sessionCaps ? JSON.stringify(input.sessionCaps) : null,
+    model_aliases: aliasesText(input.modelAliases),
     created_at: now,
     updated_at: now,
   };
@@ -181,6 +182,7 @@ export async function updateKey(ctx: RepoContext, id: string, patch: KeyPatch): 
     ...(patch.sessionCaps === undefined
       ? {}
       : { session_caps: patch.sessionCaps === null ? null : JSON.stringify(patch.sessionCaps) }),
+    ...(patch.modelAliases === undefined ? {} : { model_aliases: aliasesText(patch.modelAliases) }),
     updated_at: ctx.clock.now(),
   };
   await guardConstraints(() => ctx.db.updateTable("virtual_keys").set(changes).where("id", "=", id).execute(), {

@@ -1,6 +1,6 @@
 import { DEFAULT_PAGE_SIZE, guardConstraints, newId, type PageRequest, pageOf, type RepoContext } from "./context.ts";
 import { conflict, invalidField, notFound } from "./errors.ts";
-import { customerFromRow, developerFromRow, teamFromRow } from "./rows.ts";
+import { aliasesText, customerFromRow, developerFromRow, teamFromRow } from "./rows.ts";
 import type {
   CustomerCreate,
   CustomerPatch,
@@ -118,6 +118,7 @@ export async function createTeam(ctx: RepoContext, input: TeamCreate): Promise<T
     customer_id: customerId,
     description: input.description ?? null,
     labels: JSON.stringify(input.labels ?? {}),
+    model_aliases: aliasesText(input.modelAliases),
     created_at: now,
     updated_at: now,
   };
@@ -161,6 +162,7 @@ export async function updateTeam(ctx: RepoContext, id: string, patch: TeamPatch)
     ...(patch.customerId === undefined ? {} : { customer_id: patch.customerId }),
     ...(patch.description === undefined ? {} : { description: patch.description }),
     ...(patch.labels === undefined ? {} : { labels: JSON.stringify(patch.labels) }),
+    ...(patch.modelAliases === undefined ? {} : { model_aliases: aliasesText(patch.modelAliases) }),
     updated_at: ctx.clock.now(),
   };
   await guardConstraints(() => ctx.db.updateTable("teams").set(changes).where("id", "=", id).execute(), {

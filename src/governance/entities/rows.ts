@@ -1,4 +1,5 @@
 import type { Selectable } from "kysely";
+import type { ModelAlias } from "../../routing/aliases.ts";
 import { tryParsePeriod, tryParseRateWindow } from "../periods.ts";
 import type {
   BudgetsTable,
@@ -95,6 +96,7 @@ export function teamFromRow(row: Selectable<TeamsTable>): Team {
     customerId: row.customer_id,
     description: row.description,
     labels: labelsOf(row.labels, "teams", row.id),
+    modelAliases: modelAliasesOf(row.model_aliases ?? null, "teams", row.id),
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),
   };
@@ -167,6 +169,7 @@ export function virtualKeyFromRow(row: Selectable<VirtualKeysTable>, now: number
       "credential_policy",
     ),
     sessionCaps: sessionCapsOf(row.session_caps ?? null),
+    modelAliases: modelAliasesOf(row.model_aliases ?? null, "virtual_keys", row.id),
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),
   };
@@ -217,6 +220,23 @@ export function rateLimitFromRow(row: Selectable<RateLimitsTable>): RateLimit {
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),
   };
+}
+
+/** Stored model aliases; null (rows from before migration 0008, or none) is an empty list. */
+function modelAliasesOf(text: string | null, table: string, id: string): ModelAlias[] {
+  if (text === null) return [];
+  const value = parseJson(text, table, id, "model_aliases");
+  if (
+    !Array.isArray(value) ||
+    !value.every((a) => isStringRecord(a) && typeof a.match === "string" && typeof a.to === "string")
+  )
+    throw damaged(table, id, "model_aliases");
+  return value.map((a: Record<string, string>) => ({ match: a.match ?? "", to: a.to ?? "" }));
+}
+
+/** JSON text for the model_aliases column: null when there are none (so an unchanged row compares equal). */
+export function aliasesText(list: readonly ModelAlias[] | undefined): string | null {
+  return list === undefined || list.length === 0 ? null : JSON.stringify(list.map(({ match, to }) => ({ match, to })));
 }
 
 /** JSON text for a nullable list column. */

@@ -65,6 +65,23 @@ const ModelPatternSchema = z
   .max(MAX_NAME, `must be at most ${MAX_NAME} characters`)
   .regex(/^[\x21-\x7e]+$/, "model names and globs are printable ASCII without spaces");
 
+/** A model to serve instead of the one asked for: `provider/model` or a bare name, never a glob. */
+const AliasTargetSchema = z
+  .string(need('a model such as "openai/gpt-4.1"'))
+  .trim()
+  .min(1, "must not be empty")
+  .max(MAX_NAME, `must be at most ${MAX_NAME} characters`)
+  .regex(/^[\x21-\x7e]+$/, "model names are printable ASCII without spaces")
+  .refine((s) => !s.includes("*") && !s.includes("?"), "must be one model, not a glob");
+
+/** Model aliases (routing/aliases.ts): ordered, the first entry whose `match` matches wins. */
+export const ModelAliasListSchema = z
+  .array(
+    z.strictObject({ match: ModelPatternSchema, to: AliasTargetSchema }, need("an object { match, to }")),
+    need("a list of { match, to } aliases"),
+  )
+  .max(100, "at most 100 aliases");
+
 const EMPTY_LIST = "an empty list would allow nothing: use null for no restriction, or set active to false";
 const ProviderListSchema = z
   .array(ProviderPatternSchema, need("a list of provider names or globs, or null"))
@@ -156,6 +173,8 @@ export const TeamCreateSchema = z.strictObject({
   customerId: IdSchema.nullable().optional(),
   description: DescriptionSchema.optional(),
   labels: LabelsSchema.optional(),
+  /** Aliases for the team's keys, below each key's own (routing/aliases.ts); [] for none. */
+  modelAliases: ModelAliasListSchema.optional(),
 });
 export const TeamPatchSchema = TeamCreateSchema.partial();
 
@@ -393,6 +412,8 @@ const KeyFields = {
   labels: LabelsSchema.optional(),
   credentialPolicy: CredentialPolicySchema.optional(),
   sessionCaps: SessionCapsSchema.nullable().optional(),
+  /** Aliases for this key, above its team's and the config file's (routing/aliases.ts); [] for none. */
+  modelAliases: ModelAliasListSchema.optional(),
 };
 
 export const OWNER_CONFLICT =

@@ -1,5 +1,6 @@
 import type { Clock } from "../../clock.ts";
 import { systemClock } from "../../clock.ts";
+import { type AliasTable, compileAliases, type ModelAlias } from "../../routing/aliases.ts";
 import type { Db } from "../../store/schema.ts";
 import { compileNameMatcher, type NameMatcher } from "./globs.ts";
 import { hashVirtualKeySecret, isWellFormedVirtualKey } from "./key-material.ts";
@@ -63,6 +64,8 @@ export interface VirtualKeySnapshot {
   credentialPolicy: CredentialPolicy;
   sessionCaps: SessionCaps | null;
   access: KeyAccess;
+  /** The key's model aliases, then its team's (routing/aliases.ts), compiled; the config file's come after. */
+  aliases: AliasTable;
   /**
    * Budgets on the key, on its providers (`key-provider`: apply when `provider` is the request's), its developer,
    * team and customer. Global, provider and model budgets are in `GovernanceSnapshot.unscopedBudgets`.
@@ -170,6 +173,21 @@ export async function loadKeySnapshot(
     return m;
   };
 
+  // A team's keys share its aliases: one table per distinct (key, team) pair of lists.
+  const aliasTables = new Map<string, AliasTable>();
+  const aliasTableFor = (own: readonly ModelAlias[], team: readonly ModelAlias[]): AliasTable => {
+    const k = JSON.stringify([own, team]);
+    let t = aliasTables.get(k);
+    if (!t) {
+      t = compileAliases([
+        ["key", own],
+        ["team", team],
+      ]);
+      aliasTables.set(k, t);
+    }
+    return t;
+  };
+
   const byHash = new Map<string, KeyHashEntry>();
   const byId = new Map<string, VirtualKeySnapshot>();
   for (const row of keyRows) {
@@ -209,6 +227,7 @@ export async function loadKeySnapshot(
         models: key.allowedModels === null ? null : matcherFor(key.allowedModels),
         modelsByProvider,
       },
+      aliases: aliasTableFor(key.modelAliases, team?.modelAliases ?? []),
       budgets: owners.flatMap(([type, id]) => (id === undefined ? [] : (budgetsByScope.get(`${type}:${id}`) ?? []))),
       rateLimits: owners.flatMap(([type, id]) => (id === undefined ? [] : (limitsByScope.get(`${type}:${id}`) ?? []))),
       updatedAt: key.updatedAt,

@@ -23,6 +23,8 @@ export interface TeamsTable {
   customer_id: string | null;
   description: string | null;
   labels: string;
+  /** JSON array of { match, to } (migration 0008); null: none. */
+  model_aliases: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -65,6 +67,8 @@ export interface VirtualKeysTable {
   credential_policy: string;
   /** JSON SessionCaps, or null. */
   session_caps: string | null;
+  /** JSON array of { match, to } (migration 0008); null: none. */
+  model_aliases: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -1,3 +1,5 @@
+import type { ModelAlias } from "../../routing/aliases.ts";
+
 /**
  * The governance entities as the repository returns them and the management API shows them (camelCase, epoch-ms
  * times, integer nano-dollars). Nothing here carries a secret or a secret's hash.
@@ -21,6 +23,8 @@ export interface Team {
   customerId: string | null;
   description: string | null;
   labels: Labels;
+  /** Model aliases for the team's keys, below each key's own; [] for none. */
+  modelAliases: ModelAlias[];
   createdAt: number;
   updatedAt: number;
 }
@@ -75,6 +79,8 @@ export interface VirtualKey {
   credentialPolicy: CredentialPolicy;
   /** Caps per agent session (runaway agents); null: none. */
   sessionCaps: SessionCaps | null;
+  /** Model aliases of this key, above its team's and the config file's; [] for none. */
+  modelAliases: ModelAlias[];
   createdAt: number;
   updatedAt: number;
 }

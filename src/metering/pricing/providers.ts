@@ -19,6 +19,8 @@ const CATALOG_IDS: Readonly<Record<string, string>> = {
   xai: "x-ai",
   "x-ai": "x-ai",
   cerebras: "cerebras",
+  bedrock: "aws",
+  aws: "aws",
 };
 
 /** Local servers: no public prices, so their tokens are priced only by overrides. */

@@ -326,6 +326,11 @@ const FOREIGN_ERROR_TYPES = new Map<string, AnthropicErrorType>([
   ["PERMISSION_DENIED", "permission_error"],
   ["UNAUTHENTICATED", "authentication_error"],
   ["NOT_FOUND", "not_found_error"],
+  // AWS Bedrock's in-stream exceptions.
+  ["throttlingException", "rate_limit_error"],
+  ["serviceUnavailableException", "overloaded_error"],
+  ["validationException", "invalid_request_error"],
+  ["modelTimeoutException", "timeout_error"],
 ]);
 
 /**

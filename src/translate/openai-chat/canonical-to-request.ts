@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type {
   CanonicalImagePart,
   CanonicalMessage,
@@ -11,6 +12,15 @@ import type {
 
 /** api.openai.com rejects more than four stop sequences. */
 const MAX_STOP_SEQUENCES = 4;
+
+/** api.openai.com rejects a longer `user`; Claude Code's `metadata.user_id` is a ~150-character JSON text. */
+const MAX_USER_LENGTH = 64;
+
+/**
+ * OpenAI models that do not reason answer `reasoning_effort` with a 400 ("Unsupported parameter"). Claude Code asks
+ * every model for adaptive thinking with an effort, so the effort must not reach them. Other ids may reason: kept.
+ */
+const NON_REASONING_MODEL = /^(?:gpt-4|gpt-3\.5|chatgpt-|gpt-5-chat)/;
 
 export interface OpenAiChatRequestOptions {
   /**
@@ -83,8 +93,11 @@ export function canonicalToOpenAiChatRequest(
     body.stream_options = { include_usage: true };
   }
   if (req.reasoning !== null) {
-    if (req.reasoning.effort !== null) body.reasoning_effort = req.reasoning.effort;
-    else warnings.push("the thinking budget has no Chat Completions equivalent and was dropped");
+    if (req.reasoning.effort === null) {
+      warnings.push("the thinking budget has no Chat Completions equivalent and was dropped");
+    } else if (NON_REASONING_MODEL.test(req.model.slice(req.model.lastIndexOf("/") + 1))) {
+      warnings.push(`\`reasoning_effort\` was dropped: ${req.model} does not reason`);
+    } else body.reasoning_effort = req.reasoning.effort;
   }
   if (req.responseFormat !== null) {
     const format = req.responseFormat;
@@ -93,7 +106,10 @@ export function canonicalToOpenAiChatRequest(
         ? { type: "json_object" }
         : { type: "json_schema", json_schema: { name: format.name, schema: format.schema, strict: format.strict } };
   }
-  if (req.user !== null) body.user = req.user;
+  if (req.user !== null) {
+    // A digest of a too-long id is still a stable per-user id, and exactly 64 characters.
+    body.user = req.user.length > MAX_USER_LENGTH ? createHash("sha256").update(req.user).digest("hex") : req.user;
+  }
   return { value: body, warnings };
 }
 

@@ -30,6 +30,10 @@ const MODEL_ROUTES: ReadonlySet<RouteKind> = new Set<RouteKind>([
   "openai-responses",
   "gemini-generate",
   "gemini-stream",
+  "bedrock-invoke",
+  "bedrock-invoke-stream",
+  "bedrock-converse",
+  "bedrock-converse-stream",
 ]);
 
 export interface TurnExpectation {

@@ -12,6 +12,8 @@ export interface ClientBaseUrls {
   openai: string;
   /** Gemini CLI's GOOGLE_GEMINI_BASE_URL (the SDK appends /v1beta/models/…). */
   gemini: string;
+  /** Claude Code's ANTHROPIC_BEDROCK_BASE_URL (it appends /model/{id}/invoke…). */
+  bedrock: string;
 }
 
 /** A call to the gateway's management API with the admin token. */
@@ -30,10 +32,15 @@ interface Target {
 }
 
 /** What the CLIs talk to: the gateway, wired to the mock. The one place to change to point them at the bare mock. */
-async function startTarget(upstreamUrl: string): Promise<Target> {
-  const gateway = await startTestGateway({ upstreamUrl });
+async function startTarget(upstreamUrl: string, env?: Record<string, string>): Promise<Target> {
+  const gateway = await startTestGateway({ upstreamUrl, ...(env ? { env } : {}) });
   return {
-    baseUrls: { anthropic: `${gateway.url}/anthropic`, openai: `${gateway.url}/v1`, gemini: `${gateway.url}/genai` },
+    baseUrls: {
+      anthropic: `${gateway.url}/anthropic`,
+      openai: `${gateway.url}/v1`,
+      gemini: `${gateway.url}/genai`,
+      bedrock: `${gateway.url}/bedrock`,
+    },
     admin: async (method, path, body) => {
       const res = await fetch(`${gateway.url}/api${path}`, {
         method,
@@ -61,7 +68,8 @@ export interface E2eStack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<E2eStack> {
+/** `gatewayEnv`: extra environment for the gateway (e.g. AWS credentials that register the Bedrock provider). */
+export async function startStack(options: { gatewayEnv?: Record<string, string> } = {}): Promise<E2eStack> {
   // Closed in reverse order. On a failed start whatever did start is closed, so no server keeps the process alive.
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
@@ -82,7 +90,7 @@ export async function startStack(): Promise<E2eStack> {
     closers.push(() => sandbox.cleanup());
     const mock = await startMockUpstream();
     closers.push(() => mock.close());
-    const target = await startTarget(mock.url);
+    const target = await startTarget(mock.url, options.gatewayEnv);
     closers.push(() => target.close());
     return { mock, baseUrls: target.baseUrls, admin: target.admin, logs: target.logs, proxy, sandbox, close };
   } catch (err) {

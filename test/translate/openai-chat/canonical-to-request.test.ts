@@ -45,6 +45,8 @@ describe("canonical → openai-chat request", () => {
   it("system parts become one system message; options map to Chat names (max_completion_tokens, stream_options)", () => {
     const { value, warnings } = toChat(
       request({
+        // A reasoning model: gpt-4.1 would not get reasoning_effort (openai-limits.test.ts).
+        model: "o4-mini",
         system: [
           { type: "text", text: "You are Claude Code." },
           { type: "text", text: "Be brief." },
@@ -60,7 +62,7 @@ describe("canonical → openai-chat request", () => {
       }),
     );
     assert.deepEqual(value, {
-      model: "gpt-4.1",
+      model: "o4-mini",
       messages: [
         { role: "system", content: "You are Claude Code.\n\nBe brief." },
         { role: "user", content: "Hello" },
@@ -323,7 +325,8 @@ describe("canonical → openai-chat request", () => {
 describe("openai-chat request round trip (client body → canonical → Chat body)", () => {
   it("an agent turn keeps its meaning; only spellings are normalised", () => {
     const client = {
-      model: "gpt-4.1",
+      // A reasoning model, so reasoning_effort survives (openai-limits.test.ts).
+      model: "o4-mini",
       messages: [
         { role: "developer", content: "You are a coding agent." },
         { role: "user", content: [{ type: "text", text: "List files" }] },
@@ -371,7 +374,7 @@ describe("openai-chat request round trip (client body → canonical → Chat bod
     const { value, warnings } = toChat(canonical.value);
     assert.deepEqual(warnings, []);
     assert.deepEqual(value, {
-      model: "gpt-4.1",
+      model: "o4-mini",
       messages: [
         { role: "system", content: "You are a coding agent." },
         { role: "user", content: "List files" },

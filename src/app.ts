@@ -74,7 +74,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const prices = new PriceBook({ overrides: overrides.data, clock, fallback: config.priceFallback });
 
   const upstream: Agent = createUpstreamAgent(config.timeouts);
-  const counters = await openCounters(config, clock, deps.clock);
+  const counters = await openCounters(config, clock, deps.clock, warn);
   const hints = await openSessionHints(config);
   const budgets = new BudgetGate(counters, prices, clock, config.budgetEnforcement, hints);
   // Threshold alerts (50/80/95/100 %) recorded off the request path, for the observability issue to deliver.
@@ -203,11 +203,21 @@ async function openSessionHints(config: GatewayConfig): Promise<RedisSessionHint
   return hints;
 }
 
-async function openCounters(config: GatewayConfig, clock: Clock, injected: Clock | undefined): Promise<CounterStore> {
+async function openCounters(
+  config: GatewayConfig,
+  clock: Clock,
+  injected: Clock | undefined,
+  warn: (message: string) => void,
+): Promise<CounterStore> {
   if (!config.redisUrl) return new MemoryCounterStore({ clock });
   const store = new RedisCounterStore({
     url: config.redisUrl,
     prefix: config.redisPrefix,
+    onUnavailable: config.redisOnUnavailable,
+    onError: (err) =>
+      warn(
+        `Redis counters unreachable (during ${err.operation}); ${config.redisOnUnavailable === "fail-open" ? "admitting requests uncounted (fail-open)" : "refusing governed requests (fail-closed)"}`,
+      ),
     ...(injected ? { clock: injected } : {}),
   });
   await store.connect();

@@ -39,6 +39,8 @@ export interface GatewayConfig {
   redisUrl: string | null;
   /** Prefix of every Redis key (several deployments, or test files, can share one Redis). */
   redisPrefix: string;
+  /** With Redis unreachable mid-run: "fail-closed" refuses requests that count against budgets or limits (503); "fail-open" admits them uncounted (their spend stays in the request log). */
+  redisOnUnavailable: "fail-closed" | "fail-open";
   adminToken: string | null;
   encryptionKey: string | null;
   maxBodyBytes: number;
@@ -92,6 +94,8 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
     databaseUrl: env.TOLLGATE_DATABASE_URL || file.databaseUrl || null,
     redisUrl: env.TOLLGATE_REDIS_URL || file.redisUrl || null,
     redisPrefix: env.TOLLGATE_REDIS_PREFIX || "tollgate:",
+    redisOnUnavailable:
+      parseUnavailablePolicy(env.TOLLGATE_REDIS_ON_UNAVAILABLE) ?? file.redisOnUnavailable ?? "fail-closed",
     adminToken: env.TOLLGATE_ADMIN_TOKEN || file.adminToken || null,
     encryptionKey: env.TOLLGATE_ENCRYPTION_KEY || null,
     maxBodyBytes:
@@ -329,6 +333,12 @@ function parseRequirement(v: string | undefined): KeyRequirement | undefined {
   if (v === undefined || v === "") return undefined;
   if (v === "auto" || v === "always" || v === "never") return v;
   throw new ConfigError(`TOLLGATE_REQUIRE_KEY must be auto, always or never, got "${v}"`);
+}
+
+function parseUnavailablePolicy(v: string | undefined): "fail-closed" | "fail-open" | undefined {
+  if (v === undefined || v === "") return undefined;
+  if (v === "fail-closed" || v === "fail-open") return v;
+  throw new ConfigError(`TOLLGATE_REDIS_ON_UNAVAILABLE must be fail-closed or fail-open, got "${v}"`);
 }
 
 function parseBoolean(v: string | undefined, name: string): boolean | undefined {

@@ -297,6 +297,8 @@ export const ConfigFileSchema = z.strictObject({
   dataDir: z.string().optional(),
   databaseUrl: z.string().optional(),
   redisUrl: z.string().optional(),
+  /** With Redis unreachable mid-run: refuse governed requests (503, default) or admit them uncounted. */
+  redisOnUnavailable: z.enum(["fail-closed", "fail-open"]).optional(),
   adminToken: z.string().min(16, "adminToken must be at least 16 characters").optional(),
   maxBodyBytes: z.number().int().positive().optional(),
   timeouts: TimeoutsSchema.optional(),

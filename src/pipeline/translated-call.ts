@@ -14,6 +14,7 @@ import { upstreamErrorSummary, upstreamFailure } from "../passthrough/upstream-e
 import type { Operation } from "../providers/endpoints.ts";
 import type { CanonicalStreamEvent, ChatDialect, SseEvent, StreamMapper } from "../translate/canonical.ts";
 import { clientTranslatorFor, type DialectTranslator, TranslationError, translatorFor } from "../translate/index.ts";
+import { bytesOfView, byteView, textOfView } from "./byte-view.ts";
 import type { CallState } from "./call-state.ts";
 import { formatUsd } from "./money.ts";
 import type { Relay } from "./relay-body.ts";
@@ -53,9 +54,23 @@ export function planTranslation(input: {
   /** The provider's name (compatible servers' quirks). */
   provider: string;
 }): TranslationPlan {
+  // Fast path: the body as one-byte text (byte-view.ts); UTF-8 when the view cannot carry it exactly.
+  const view = byteView(input.raw);
+  if (view !== null) {
+    const plan = translate(input, view, true);
+    if (plan !== null) return plan;
+  }
+  return translate(input, input.raw.toString("utf8"), false) as TranslationPlan;
+}
+
+function translate(
+  input: Parameters<typeof planTranslation>[0],
+  text: string,
+  byteViewed: boolean,
+): TranslationPlan | null {
   let json: unknown;
   try {
-    json = JSON.parse(input.raw.toString("utf8"));
+    json = JSON.parse(text);
   } catch (err) {
     throw new GatewayError("TG_INVALID_JSON", `The request body is not valid JSON: ${(err as Error).message}`);
   }
@@ -70,19 +85,25 @@ export function planTranslation(input: {
       request.maxOutputTokens = Math.min(request.maxOutputTokens ?? input.maxOutputTokens, input.maxOutputTokens);
     }
     const upstream = target.canonicalToRequest(request, { provider: input.provider });
+    const serialised = JSON.stringify(upstream.value);
+    const body = byteViewed ? bytesOfView(serialised) : Buffer.from(serialised);
+    if (body === null) return null;
+    const warnings = [...canonical.warnings, ...upstream.warnings];
     return {
       client,
       target,
-      body: Buffer.from(JSON.stringify(upstream.value)),
+      body,
       stream: input.stream,
       op: upstreamOperation(input.targetDialect, input.stream),
       search: input.targetDialect === "gemini" && input.stream ? "?alt=sse" : "",
       clientModel: input.clientModel,
       includeUsage: asksUsage(json),
-      warnings: [...canonical.warnings, ...upstream.warnings],
+      warnings: byteViewed ? warnings.map(textOfView) : warnings,
     };
   } catch (err) {
-    if (err instanceof TranslationError) throw new GatewayError("TG_TRANSLATION", err.message);
+    if (err instanceof TranslationError) {
+      throw new GatewayError("TG_TRANSLATION", byteViewed ? textOfView(err.message) : err.message);
+    }
     throw err;
   }
 }

@@ -53,3 +53,36 @@ describe("translated requests on the request log", () => {
     assert.deepEqual(row?.warnings, []);
   });
 });
+
+describe("translation keeps text exact, whatever its characters", () => {
+  let mock: MockUpstream;
+  let gw: TestGateway;
+  before(async () => {
+    mock = await startMockUpstream();
+    gw = await startTestGateway({ upstreamUrl: mock.url });
+  });
+  after(async () => {
+    await gw.close();
+    await mock.close();
+  });
+
+  const send = (content: string) =>
+    fetch(`${gw.url}/anthropic/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01", "x-api-key": "k" },
+      body: `{"model":"gpt-4.1","max_tokens":50,"messages":[{"role":"user","content":${content}}]}`,
+    });
+
+  it("non-ASCII text reaches the provider unchanged (fast one-byte path)", async () => {
+    const text = "héllo — ✓ 日本語 🙂 \u001b[0m";
+    assert.equal((await send(JSON.stringify(text))).status, 200);
+    const sent = mock.requests.at(-1)?.json as { messages: Array<{ content: unknown }> };
+    assert.deepEqual(sent.messages.at(-1)?.content, text);
+  });
+
+  it("a \\u00e9 escape in the body takes the UTF-8 path and arrives as é", async () => {
+    assert.equal((await send('"caf\\u00e9 \\u2026"')).status, 200);
+    const sent = mock.requests.at(-1)?.json as { messages: Array<{ content: unknown }> };
+    assert.deepEqual(sent.messages.at(-1)?.content, "café …");
+  });
+});

@@ -14,6 +14,7 @@ import { type ArmResult, measureArm, measureFixedRateArm, type WatchedProcess } 
 import { type BenchOptions, parseBenchOptions, usage } from "./options.ts";
 import { clockTicksPerSecond, peakRssBytes, rssBytes } from "./proc-stats.ts";
 import { buildGateway, startGateway, startMock } from "./services.ts";
+import { benchStatusline, formatStatuslineBench, type StatuslineBench } from "./statusline.ts";
 import {
   armSummary,
   type BenchSummary,
@@ -352,9 +353,29 @@ async function main(): Promise<number> {
     return 0;
   }
   installCleanupHandlers();
+  if (options.workload === "statusline") {
+    const result = await benchStatusline({ runs: 20, build: !options.skipBuild });
+    const json = JSON.stringify({ statusline: result }, null, 2);
+    process.stdout.write(options.jsonOnly ? `${json}\n` : `${formatStatuslineBench(result)}\n`);
+    return result.badOutputs === 0 ? 0 : 1;
+  }
   const summary = await bench(options);
-  const json = JSON.stringify(summary, null, 2);
-  process.stdout.write(options.jsonOnly ? `${json}\n` : `\n${formatTable(summary)}\n\nJSON summary:\n${json}\n`);
+  // Last, on a fresh gateway from the dist/ just built: `tollgate statusline`'s run time (bench/statusline.ts).
+  let statusline: StatuslineBench | undefined;
+  if (options.workload === "all" && !options.directOnly) {
+    progress("timing `tollgate statusline`");
+    try {
+      statusline = await benchStatusline({ runs: 20, build: false });
+      if (statusline.badOutputs > 0)
+        summary.failures.push(`statusline: ${statusline.badOutputs} runs printed no usage`);
+    } catch (error) {
+      summary.failures.push(`statusline could not be timed: ${firstLine(error)}`);
+    }
+    summary.ok = summary.failures.length === 0;
+  }
+  const json = JSON.stringify(statusline ? { ...summary, statusline } : summary, null, 2);
+  const table = `${formatTable(summary)}${statusline ? `\n\n${formatStatuslineBench(statusline)}` : ""}`;
+  process.stdout.write(options.jsonOnly ? `${json}\n` : `\n${table}\n\nJSON summary:\n${json}\n`);
   return summary.ok ? 0 : 1;
 }
 

@@ -21,10 +21,13 @@ import { RedisSessionHints } from "./governance/session-hints.ts";
 import { SnapshotSync } from "./governance/snapshot-sync.ts";
 import { registerClientRoutes } from "./http/client-routes.ts";
 import { registerHealthRoutes } from "./http/health-routes.ts";
+import { registerMetricsRoute } from "./http/metrics-route.ts";
 import { createHttpServer } from "./http/server.ts";
 import { registerUsageRoute } from "./http/usage-route.ts";
 import { PriceBook, priceOverridesSchema } from "./metering/pricing/index.ts";
 import { UnpricedModels } from "./metering/unpriced.ts";
+import { BudgetGauges } from "./metrics/budget-gauges.ts";
+import { GatewayMetrics } from "./metrics/gateway-metrics.ts";
 import { createUpstreamAgent } from "./passthrough/upstream-agent.ts";
 import type { GatewayRuntime } from "./pipeline/runtime.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
@@ -94,6 +97,18 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     const changed = seeded.created.length + seeded.updated.length + seeded.deactivated.length + seeded.deleted.length;
     if (changed > 0) await governanceSync?.announce();
   }
+  const metrics = new GatewayMetrics({
+    config: config.metrics,
+    budgets: new BudgetGauges({
+      governance: () => runtime.governance,
+      standing: (list) => budgets.standing(list),
+      clock,
+      keyBudgets: config.metrics.keyLabels,
+      developerBudgets: config.metrics.developerLabels,
+      warn,
+    }),
+    warn,
+  });
   const runtime: GatewayRuntime = {
     config,
     registry: new ProviderRegistry(config.providers),
@@ -107,6 +122,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     clock,
     warn,
     unpriced: new UnpricedModels(),
+    metrics,
   };
   // Budget counters start from the request log's spend in each budget's current window (restarts forget nothing).
   const seeder = new BudgetSeeder(database.db, counters, budgets, clock);
@@ -136,6 +152,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
 
   const app = createHttpServer(runtime);
   registerHealthRoutes(app, runtime, database);
+  registerMetricsRoute(app, metrics, { token: config.metrics.token, host: config.host, warn });
   registerClientRoutes(app, runtime);
   registerUsageRoute(app, runtime, database, logWriter);
   await registerAdminApi(app, {

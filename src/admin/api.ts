@@ -5,6 +5,8 @@ import { registerGovernanceRoutes } from "./governance-routes.ts";
 import { registerLogRoutes } from "./logs-routes.ts";
 import { registerPricingRoutes } from "./pricing-routes.ts";
 import { registerProviderRoutes } from "./providers-routes.ts";
+import { registerSessionRoutes } from "./sessions-routes.ts";
+import { registerSpendRoutes } from "./spend-routes.ts";
 import { isAdmin } from "./token.ts";
 
 /**
@@ -54,6 +56,8 @@ export async function registerAdminApi(app: FastifyInstance, ctx: AdminContext):
       registerLogRoutes(api, ctx.database.db, () => ctx.logWriter.flush());
       registerAlertRoutes(api, ctx.database.db, async () => ctx.alerts?.flush());
       registerPricingRoutes(api, ctx);
+      registerSpendRoutes(api, ctx);
+      registerSessionRoutes(api, ctx);
       await registerProviderRoutes(api, ctx);
       await registerGovernanceRoutes(api, ctx, ctx.governance);
     },

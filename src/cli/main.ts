@@ -1,99 +1,63 @@
 #!/usr/bin/env node
-import { parseArgs } from "node:util";
-import { createGateway } from "../app.ts";
-import { ConfigError, loadConfig } from "../config/load.ts";
+import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
+import { CliError, EXIT } from "./exit.ts";
 
-const USAGE = `Usage: tollgate <command> [options]
-
-Commands:
-  start            Serve the gateway (default 127.0.0.1:8080, data in ./.tollgate)
-  version          Print the version
-
-Options for start:
-  --port N         TOLLGATE_PORT       (0 picks a free port)
-  --host H         TOLLGATE_HOST
-  --data-dir D     TOLLGATE_DATA_DIR
-  --config FILE    TOLLGATE_CONFIG     (JSON or YAML)
-`;
-
-async function main(argv: string[]): Promise<number> {
-  const [command = "start", ...rest] = argv;
-  switch (command) {
-    case "start":
-      return start(rest);
-    case "version":
-    case "--version":
-      console.log(VERSION);
-      return 0;
-    case "help":
-    case "--help":
-    case "-h":
-      console.log(USAGE);
-      return 0;
-    default:
-      console.error(`Unknown command "${command}".\n\n${USAGE}`);
-      return 2;
-  }
+/**
+ * The `tollgate` entry point. Commands are registered in `commands/index.ts` (one module per command).
+ * An action reports its exit status by setting `process.exitCode` (or throwing a CliError).
+ */
+function createProgram(): Command {
+  return (
+    new Command("tollgate")
+      .description("Self-hosted LLM gateway for coding agents")
+      .version(VERSION, "-v, --version", "print the version")
+      .showSuggestionAfterError()
+      .exitOverride()
+      // Commander strips the styling itself when the output is not a TTY (or NO_COLOR is set).
+      .configureHelp({ styleTitle: (title) => `\x1b[1m${title}\x1b[22m` })
+  );
 }
 
-async function start(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: "string" },
-      host: { type: "string" },
-      "data-dir": { type: "string" },
-      config: { type: "string" },
-    },
-    strict: true,
-  });
-  const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
-    console.error(`--port must be a port number, got "${values.port}"`);
-    return 2;
+/**
+ * `tollgate statusline` runs on every Claude Code refresh and should take well under 100 ms, so it loads its own
+ * module only; everything else loads the whole command list.
+ */
+async function buildProgram(args: string[]): Promise<Command> {
+  const program = createProgram();
+  if (args[0] === "statusline") {
+    const { registerStatusline } = await import("./commands/statusline.ts");
+    registerStatusline(program);
+  } else {
+    const { registerCommands } = await import("./commands/index.ts");
+    registerCommands(program);
   }
-  const config = await loadConfig({
-    env: process.env,
-    flags: { port, host: values.host, dataDir: values["data-dir"], config: values.config },
-  });
-  const gateway = await createGateway(config);
-  const url = await gateway.listen();
-  const providers = gateway.runtime.registry.list().map((p) => p.name);
-  const banner = [
-    `Tollgate listening on ${url}`,
-    `  data: ${config.dataDir}${config.databaseUrl ? " (logs in PostgreSQL)" : ""}`,
-    `  providers: ${providers.join(", ") || "none (set e.g. ANTHROPIC_API_KEY)"}`,
-  ];
-  if (gateway.adminToken.created) {
-    banner.push(`  admin token (shown once, kept in ${gateway.adminToken.path}): ${gateway.adminToken.token}`);
-  }
-  // One write: a process reading the output sees the whole banner at once.
-  console.log(banner.join("\n"));
+  return program;
+}
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal}: draining requests and flushing the request log…`);
-    gateway.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error("shutdown failed:", err);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-  return new Promise<number>(() => {});
+async function main(argv: string[]): Promise<number> {
+  // `tollgate` alone serves the gateway, as before.
+  const args = argv.length === 0 ? ["start"] : argv;
+  try {
+    await (await buildProgram(args)).parseAsync(args, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and --version "fail" with exit code 0; any other parse error is a usage error.
+      return err.exitCode === 0 ? 0 : EXIT.usage;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`tollgate: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+  return typeof process.exitCode === "number" ? process.exitCode : 0;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof ConfigError) console.error(err.message);
-    else console.error(err);
-    process.exit(1);
+    console.error(err);
+    process.exit(EXIT.failure);
   },
 );

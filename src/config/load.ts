@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import type { KeyRequirement } from "../governance/authenticate.ts";
 import { hashVirtualKeySecret, isWellFormedVirtualKey, secretPrefix } from "../governance/entities/key-material.ts";
 import { FALLBACK_ENV_ORDER, type FallbackPrice, fallbackPriceSchema } from "../metering/pricing/fallback.ts";
+import { promLabelName } from "../metrics/label-names.ts";
 import { bedrockFromEntry, bedrockFromEnv } from "../providers/bedrock/settings.ts";
 import { baseUrlEnvName, findPreset, PROVIDER_PRESETS, type ProviderPreset } from "../providers/presets.ts";
 import type { ConfigSource, ProviderConfig, ProviderKey } from "../providers/types.ts";
@@ -59,7 +60,18 @@ export interface GatewayConfig {
   governance: ConfigGovernance | null;
   /** Model aliases for every request (the config file's `aliases`), after keys' and teams' own; first match wins. */
   aliases: ModelAlias[];
+  /** Prometheus `/metrics`: bearer token (null: open) and the opt-in labels. */
+  metrics: MetricsConfig;
   configPath: string | null;
+}
+
+export interface MetricsConfig {
+  token: string | null;
+  keyLabels: boolean;
+  developerLabels: boolean;
+  /** `x-tollgate-label-<name>` names exported as `label_<name>`. */
+  labels: string[];
+  maxSeries: number;
 }
 
 export const DEFAULTS = {
@@ -124,6 +136,13 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
     },
     governance: file.governance ? resolveGovernance(file.governance, env, configPath ?? "") : null,
     aliases: file.aliases ?? [],
+    metrics: {
+      token: env.TOLLGATE_METRICS_TOKEN || file.metrics?.token || null,
+      keyLabels: file.metrics?.keyLabels ?? false,
+      developerLabels: file.metrics?.developerLabels ?? false,
+      labels: metricLabels(file.metrics?.labels ?? []),
+      maxSeries: file.metrics?.maxSeries ?? 10_000,
+    },
     configPath: configPath ? resolve(configPath) : null,
   };
 }
@@ -333,6 +352,19 @@ function parseRequirement(v: string | undefined): KeyRequirement | undefined {
   if (v === undefined || v === "") return undefined;
   if (v === "auto" || v === "always" || v === "never") return v;
   throw new ConfigError(`TOLLGATE_REQUIRE_KEY must be auto, always or never, got "${v}"`);
+}
+
+/** `x-tollgate-label-*` names for metrics; two that become the same Prometheus label name are refused. */
+function metricLabels(names: string[]): string[] {
+  const unique = [...new Set(names)];
+  const prom = new Map<string, string>();
+  for (const name of unique) {
+    const other = prom.get(promLabelName(name));
+    if (other !== undefined)
+      throw new ConfigError(`metrics.labels: "${other}" and "${name}" are both exported as ${promLabelName(name)}`);
+    prom.set(promLabelName(name), name);
+  }
+  return unique;
 }
 
 function parseUnavailablePolicy(v: string | undefined): "fail-closed" | "fail-open" | undefined {

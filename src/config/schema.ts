@@ -332,6 +332,24 @@ export const ConfigFileSchema = z.strictObject({
       maxValueLength: z.number().int().min(1).max(1024).optional(),
     })
     .optional(),
+  /** Prometheus `/metrics` (metrics/gateway-metrics.ts): optional bearer token, opt-in high-cardinality labels. */
+  metrics: z
+    .strictObject({
+      /** Scrapers must send `Authorization: Bearer <token>`; open when unset (TOLLGATE_METRICS_TOKEN wins). */
+      token: z.string().min(16, "metrics.token must be at least 16 characters").optional(),
+      /** A `key` label (virtual key id) and per-key budget gauges: one series per key. */
+      keyLabels: z.boolean().optional(),
+      /** A `developer` label and per-developer budget gauges. */
+      developerLabels: z.boolean().optional(),
+      /** `x-tollgate-label-<name>` labels to export, as `label_<name>`. */
+      labels: z
+        .array(z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, "label names as in x-tollgate-label-<name>"))
+        .max(16)
+        .optional(),
+      /** Label combinations kept per metric family; later ones are counted under `_other` (default 10000). */
+      maxSeries: z.number().int().min(1).optional(),
+    })
+    .optional(),
   /** Customers, teams, developers, virtual keys, budgets and rate limits (governance/config-seed.ts). */
   governance: GovernanceSectionSchema.optional(),
   /** Model aliases for every request, below keys' and teams' own (routing/aliases.ts); first match wins. */

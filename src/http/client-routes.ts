@@ -6,6 +6,7 @@ import type { GatewayRuntime } from "../pipeline/runtime.ts";
 import { registerBedrockRoutes } from "./bedrock-routes.ts";
 import { normaliseCursorBody } from "./cursor-body.ts";
 import { listModels } from "./models-route.ts";
+import { registerVertexRoutes } from "./vertex-routes.ts";
 
 /** Fastify route config: lets the error handler answer in the route's dialect. */
 export interface RouteConfig {
@@ -52,6 +53,8 @@ export function registerClientRoutes(app: FastifyInstance, rt: GatewayRuntime): 
 
   // AWS Bedrock's runtime API (Claude Code's Bedrock mode, the AWS SDKs): http/bedrock-routes.ts.
   registerBedrockRoutes(app, rt);
+  // Vertex AI's Anthropic publisher (Claude Code's Vertex mode, @anthropic-ai/vertex-sdk): http/vertex-routes.ts.
+  registerVertexRoutes(app, rt);
 
   // The Google SDKs call v1beta by default and v1 / v1alpha when asked; the version is passed on upstream.
   for (const prefix of ["/genai", ""]) {

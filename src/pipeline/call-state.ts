@@ -24,9 +24,13 @@ export interface CallState {
   ticket: RateTicket | null;
   /** The session spend cap's hold. */
   sessionHold: SessionHold | null;
+  /** performance.now() when the upstream request was dispatched (0: never) and when its response ended (0: not yet). */
+  upstreamStart: number;
+  upstreamEnd: number;
 }
 
 export function newCallState(rt: GatewayRuntime, spec: RouteSpec, req: FastifyRequest): CallState {
+  rt.metrics.started();
   const agent = detectAgent(req.headers, req.url);
   const ua = req.headers["user-agent"];
   const q = req.url.indexOf("?");
@@ -79,5 +83,7 @@ export function newCallState(rt: GatewayRuntime, spec: RouteSpec, req: FastifyRe
     hold: null,
     ticket: null,
     sessionHold: null,
+    upstreamStart: 0,
+    upstreamEnd: 0,
   };
 }

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { attributeSession } from "../attribution/session.ts";
 import type { Dialect } from "../dialects/dialect.ts";
@@ -19,6 +20,7 @@ import { type ChatDialect, isChatDialect, translationTarget } from "../translate
 import { admit } from "./admission.ts";
 import { bedrockCall } from "./bedrock-call.ts";
 import { type CallState, newCallState } from "./call-state.ts";
+import { countTokensCall, isCountOperation } from "./count-tokens.ts";
 import { maxOutputTokens, type ParsedCall, parseModelCall, type RouteSpec } from "./ingress.ts";
 import { capOutputTokens } from "./output-cap.ts";
 import { prepareBody } from "./prepare-body.ts";
@@ -129,6 +131,10 @@ export async function handleModelCall(
   }
   // The budget's remainder buys less than the client's max_tokens: ask the provider for no more than that.
   const lowered = state.hold?.loweredMaxOutputTokens ?? null;
+  // Token counting for a provider of another dialect: its own counting API, translated, or an estimate.
+  if (isCountOperation(spec.op) && !dialectsOf(provider, resolution.upstreamModel).includes(spec.dialect)) {
+    return countTokensCall({ rt, state, req, res, spec, resolution, raw, auth, exchange });
+  }
   if (provider.kind === "bedrock") {
     return bedrockCall({ rt, state, req, res, spec, parsed, resolution, raw, lowered, auth, exchange });
   }
@@ -241,11 +247,16 @@ function exchange(
       settled = true;
       resolve();
     };
+    // Upstream time (metrics): dispatch until the response ended, however it ended; set before the relay settles.
+    const ended = () => {
+      if (state.upstreamEnd === 0) state.upstreamEnd = performance.now();
+    };
     const upstream = new UpstreamExchange({
       onStart(status, headers) {
         relay = call.relay(status, headers, {
           resume: () => upstream.resume(),
           stop: () => {
+            ended();
             upstream.abort();
             done();
           },
@@ -253,10 +264,12 @@ function exchange(
       },
       onData: (chunk) => relay?.onData(chunk) ?? true,
       onEnd() {
+        ended();
         relay?.onEnd();
         done();
       },
       onError(err, started) {
+        ended();
         if (started && relay) relay.onError(err);
         else failBeforeUpstream(rt, state, res, upstreamFailure(err, providerName));
         done();
@@ -265,11 +278,13 @@ function exchange(
     // The client leaving aborts the upstream call at once: no more tokens are generated (or billed) for nobody.
     res.once("close", () => {
       if (settled || res.writableFinished) return;
+      ended();
       upstream.abort();
       if (relay) relay.clientGone();
       else settleClientGone(rt, state, requestBytes);
       done();
     });
+    state.upstreamStart = performance.now();
     upstream.dispatch(rt.upstream, call.request);
   });
 }

@@ -26,6 +26,20 @@ export interface Pricer {
   cost(provider: string, model: string, usage: Usage): PriceQuote;
 }
 
+/** How long one finished request took; `upstreamMs` from dispatch to the upstream response's end, null if never sent. */
+export interface RequestTimings {
+  durationMs: number;
+  upstreamMs: number | null;
+}
+
+/** Prometheus metrics (metrics/gateway-metrics.ts). Both calls are synchronous, cheap and never throw. */
+export interface MetricsSink {
+  /** A request entered the pipeline (the in-flight gauge); every start is followed by one `observe`. */
+  started(): void;
+  /** A request ended, with its log row. */
+  observe(record: RequestLogRecord, timings: RequestTimings): void;
+}
+
 /**
  * Everything the data plane needs, held in memory. `registry` is replaced wholesale when providers change, so a
  * request keeps the snapshot it started with.
@@ -47,6 +61,7 @@ export interface GatewayRuntime {
   readonly clock: Clock;
   /** Models served without a known price (shown by /api/pricing). */
   readonly unpriced: UnpricedModels;
+  readonly metrics: MetricsSink;
   /** Called with a warning meant for operators (unknown prices, dropped labels …); deduplicated by the caller. */
   readonly warn: (message: string) => void;
 }

@@ -37,11 +37,15 @@ export function applyUsage(
   for (const w of quote.warnings) rt.warn(w);
 }
 
-/** Ends the request: latency, then the log row (the writer only queues it). */
+/** Ends the request: latency, then the log row (the writer only queues it) and the metrics. */
 export function finish(rt: GatewayRuntime, state: CallState): void {
-  state.record.latencyMs = Math.round(performance.now() - state.t0);
+  const now = performance.now();
+  const durationMs = now - state.t0;
+  state.record.latencyMs = Math.round(durationMs);
   rt.logs.write(state.record);
   const r = state.record;
+  const start = state.upstreamStart;
+  rt.metrics.observe(r, { durationMs, upstreamMs: start === 0 ? null : (state.upstreamEnd || now) - start });
   const tokens = r.inputTokens + r.cacheReadTokens + r.cacheWrite5mTokens + r.cacheWrite1hTokens + r.outputTokens;
   const hold = state.hold;
   if (hold) {

@@ -157,7 +157,7 @@ export function translatedRequestHeaders(
 }
 
 /** An upstream error reply, in the client's dialect, keeping its status. */
-function upstreamErrorFor(status: number, body: Buffer, provider: string): RenderableError {
+export function upstreamErrorFor(status: number, body: Buffer, provider: string): RenderableError {
   const summary = upstreamErrorSummary(status, body);
   return {
     code: summary.code,

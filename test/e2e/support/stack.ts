@@ -14,6 +14,8 @@ export interface ClientBaseUrls {
   gemini: string;
   /** Claude Code's ANTHROPIC_BEDROCK_BASE_URL (it appends /model/{id}/invoke…). */
   bedrock: string;
+  /** Claude Code's ANTHROPIC_VERTEX_BASE_URL (it appends /projects/{project}/locations/{region}/publishers/…). */
+  vertex: string;
 }
 
 /** A call to the gateway's management API with the admin token. */
@@ -40,6 +42,7 @@ async function startTarget(upstreamUrl: string, env?: Record<string, string>): P
       openai: `${gateway.url}/v1`,
       gemini: `${gateway.url}/genai`,
       bedrock: `${gateway.url}/bedrock`,
+      vertex: `${gateway.url}/vertex/v1`,
     },
     admin: async (method, path, body) => {
       const res = await fetch(`${gateway.url}/api${path}`, {

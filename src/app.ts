@@ -5,6 +5,9 @@ import type { Agent } from "undici";
 import { registerAdminApi } from "./admin/api.ts";
 import type { GovernanceRouteOptions } from "./admin/governance-routes.ts";
 import { type AdminToken, loadAdminToken } from "./admin/token.ts";
+import { configWebhooks } from "./alerts/config.ts";
+import { AlertDispatcher, type AlertDispatcherTuning } from "./alerts/dispatcher.ts";
+import { openResponseCache } from "./cache/open.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { GatewayConfig } from "./config/load.ts";
 import type { CounterStore } from "./counters/counter-store.ts";
@@ -33,6 +36,7 @@ import type { GatewayRuntime } from "./pipeline/runtime.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
 import { type Database, openDatabase } from "./store/database.ts";
 import { LogWriter } from "./store/log-writer.ts";
+import { createTracer } from "./telemetry/tracing.ts";
 
 export interface Gateway {
   readonly app: FastifyInstance;
@@ -41,6 +45,8 @@ export interface Gateway {
   readonly logWriter: LogWriter;
   readonly prices: PriceBook;
   readonly adminToken: AdminToken;
+  /** Delivers budget alerts to webhooks (background; `tick()` runs one pass). */
+  readonly alertDispatcher: AlertDispatcher;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
   /** Stops accepting, lets in-flight requests finish (up to `drainMs`), flushes the request log, closes everything. */
@@ -55,6 +61,8 @@ export interface GatewayDeps {
   databaseSchema?: string;
   /** Hooks for the governance management routes. */
   governance?: GovernanceRouteOptions;
+  /** Alert delivery timings (poll interval, backoff, timeout). */
+  alertDelivery?: AlertDispatcherTuning;
 }
 
 /** The one place that wires implementations together (DESIGN.md: the hot path never waits on a database). */
@@ -109,6 +117,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     }),
     warn,
   });
+  const tracer = createTracer(config.telemetry);
   const runtime: GatewayRuntime = {
     config,
     registry: new ProviderRegistry(config.providers),
@@ -123,6 +132,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     warn,
     unpriced: new UnpricedModels(),
     metrics,
+    cache: openResponseCache(config, database),
+    tracer,
   };
   // Budget counters start from the request log's spend in each budget's current window (restarts forget nothing).
   const seeder = new BudgetSeeder(database.db, counters, budgets, clock);
@@ -177,6 +188,18 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     },
   });
 
+  const alertDispatcher = new AlertDispatcher({
+    ...deps.alertDelivery,
+    db: database.db,
+    clock,
+    warn,
+    governance: () => runtime.governance,
+    standing: (list) => budgets.standing(list),
+    beforeTick: () => alerts.flush(),
+    configWebhooks: configWebhooks(config.alerts, clock.now()),
+  });
+  alertDispatcher.start();
+
   let closing: Promise<void> | null = null;
   return {
     app,
@@ -185,6 +208,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     logWriter,
     prices,
     adminToken,
+    alertDispatcher,
     async listen() {
       return app.listen({ host: config.host, port: config.port });
     },
@@ -198,9 +222,14 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
         await governanceSync?.close();
         await logWriter.close();
         await alerts.close();
+        await alertDispatcher.close();
         await counters.close();
         await hints?.close();
         await upstream.close();
+        // Spans of the drained requests are exported before exit.
+        await tracer.close().catch((err: unknown) => warn(`trace export on shutdown failed: ${String(err)}`));
+        await runtime.cache?.idle();
+        await runtime.cache?.store.close();
         await database.close();
       })();
       return closing;

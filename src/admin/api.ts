@@ -1,5 +1,7 @@
 import type { FastifyInstance } from "fastify";
+import { registerAlertDeliveryRoutes } from "../alerts/routes.ts";
 import { registerAlertRoutes } from "./alerts-routes.ts";
+import { registerCacheRoutes } from "./cache-routes.ts";
 import type { AdminContext } from "./context.ts";
 import { registerGovernanceRoutes } from "./governance-routes.ts";
 import { registerLogRoutes } from "./logs-routes.ts";
@@ -55,9 +57,11 @@ export async function registerAdminApi(app: FastifyInstance, ctx: AdminContext):
       );
       registerLogRoutes(api, ctx.database.db, () => ctx.logWriter.flush());
       registerAlertRoutes(api, ctx.database.db, async () => ctx.alerts?.flush());
+      registerAlertDeliveryRoutes(api, ctx);
       registerPricingRoutes(api, ctx);
       registerSpendRoutes(api, ctx);
       registerSessionRoutes(api, ctx);
+      registerCacheRoutes(api, ctx);
       await registerProviderRoutes(api, ctx);
       await registerGovernanceRoutes(api, ctx, ctx.governance);
     },

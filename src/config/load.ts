@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import type { AlertsSection } from "../alerts/config.ts";
 import type { KeyRequirement } from "../governance/authenticate.ts";
 import { hashVirtualKeySecret, isWellFormedVirtualKey, secretPrefix } from "../governance/entities/key-material.ts";
 import { FALLBACK_ENV_ORDER, type FallbackPrice, fallbackPriceSchema } from "../metering/pricing/fallback.ts";
@@ -10,6 +11,7 @@ import { bedrockFromEntry, bedrockFromEnv } from "../providers/bedrock/settings.
 import { baseUrlEnvName, findPreset, PROVIDER_PRESETS, type ProviderPreset } from "../providers/presets.ts";
 import type { ConfigSource, ProviderConfig, ProviderKey } from "../providers/types.ts";
 import type { ModelAlias } from "../routing/aliases.ts";
+import { resolveTelemetry, type TelemetryConfig } from "../telemetry/config.ts";
 import { azureFromEnv, cloudKindOf, cloudProviderFromEntry, vertexFromEnv } from "./cloud-providers.ts";
 import {
   type ConfigFile,
@@ -62,7 +64,20 @@ export interface GatewayConfig {
   aliases: ModelAlias[];
   /** Prometheus `/metrics`: bearer token (null: open) and the opt-in labels. */
   metrics: MetricsConfig;
+  /** OTLP trace export; null (the default): tracing off. */
+  telemetry: TelemetryConfig | null;
+  /** The exact response cache (cache/); off by default. */
+  cache: CacheConfig;
+  /** The config file's `alerts` section (webhooks declared there). */
+  alerts?: AlertsSection | undefined;
   configPath: string | null;
+}
+
+export interface CacheConfig {
+  exact: boolean;
+  ttlSeconds: number;
+  maxEntries: number;
+  share: "key" | "team" | "customer";
 }
 
 export interface MetricsConfig {
@@ -136,6 +151,12 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
     },
     governance: file.governance ? resolveGovernance(file.governance, env, configPath ?? "") : null,
     aliases: file.aliases ?? [],
+    cache: {
+      exact: file.cache?.exact ?? false,
+      ttlSeconds: file.cache?.ttlSeconds ?? 3600,
+      maxEntries: file.cache?.maxEntries ?? 10000,
+      share: file.cache?.share ?? "key",
+    },
     metrics: {
       token: env.TOLLGATE_METRICS_TOKEN || file.metrics?.token || null,
       keyLabels: file.metrics?.keyLabels ?? false,
@@ -143,6 +164,8 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
       labels: metricLabels(file.metrics?.labels ?? []),
       maxSeries: file.metrics?.maxSeries ?? 10_000,
     },
+    telemetry: resolveTelemetry(env, file.telemetry, (m) => new ConfigError(m)),
+    alerts: file.alerts,
     configPath: configPath ? resolve(configPath) : null,
   };
 }

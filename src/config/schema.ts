@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AlertsSectionSchema } from "../alerts/config.ts";
 import { isWellFormedVirtualKey } from "../governance/entities/key-material.ts";
 import {
   BudgetCreateSchema,
@@ -11,6 +12,7 @@ import {
   TeamCreateSchema,
 } from "../governance/entities/schemas.ts";
 import { fallbackPriceSchema } from "../metering/pricing/fallback.ts";
+import { TelemetrySectionSchema } from "../telemetry/config.ts";
 
 /** A provider API key in a config file: the secret alone, or with a stable id and a label. */
 const ProviderKeyEntry = z.union([
@@ -354,6 +356,20 @@ export const ConfigFileSchema = z.strictObject({
   governance: GovernanceSectionSchema.optional(),
   /** Model aliases for every request, below keys' and teams' own (routing/aliases.ts); first match wins. */
   aliases: ModelAliasListSchema.optional(),
+  /** OTLP traces (telemetry/config.ts); the standard OTEL_* env vars win. */
+  telemetry: TelemetrySectionSchema.optional(),
+  /** Alert webhooks declared in the file (alerts/config.ts). */
+  alerts: AlertsSectionSchema.optional(),
+  /** The exact response cache (cache/); off unless `exact: true`. */
+  cache: z
+    .strictObject({
+      exact: z.boolean().optional(),
+      ttlSeconds: z.number().int().min(1).optional(),
+      maxEntries: z.number().int().min(1).optional(),
+      /** Widen an entry's scope from its virtual key to the key's team or customer (never across customers). */
+      share: z.enum(["key", "team", "customer"]).optional(),
+    })
+    .optional(),
 });
 
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { BudgetRequest } from "../governance/budget-gate.ts";
 import { DEFAULT_TYPICAL_OUTPUT_TOKENS } from "../governance/cost-estimator.ts";
 import type { VirtualKeySnapshot } from "../governance/entities/index.ts";
@@ -13,6 +14,24 @@ import type { GatewayRuntime } from "./runtime.ts";
  * Anonymous requests with no global budget or limit pass through without touching a counter.
  */
 export async function admit(
+  rt: GatewayRuntime,
+  state: CallState,
+  key: VirtualKeySnapshot | null,
+  body: Buffer,
+  request: Omit<BudgetRequest, "id" | "key">,
+): Promise<void> {
+  if (!rt.tracer.enabled) return admitCounted(rt, state, key, body, request);
+  const start = performance.now();
+  try {
+    await admitCounted(rt, state, key, body, request);
+    state.admission = { start, end: performance.now(), refused: false };
+  } catch (err) {
+    state.admission = { start, end: performance.now(), refused: true };
+    throw err;
+  }
+}
+
+async function admitCounted(
   rt: GatewayRuntime,
   state: CallState,
   key: VirtualKeySnapshot | null,

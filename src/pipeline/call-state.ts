@@ -27,6 +27,8 @@ export interface CallState {
   /** performance.now() when the upstream request was dispatched (0: never) and when its response ended (0: not yet). */
   upstreamStart: number;
   upstreamEnd: number;
+  /** performance.now() around admission; kept only when tracing is on. */
+  admission?: { start: number; end: number; refused: boolean };
 }
 
 export function newCallState(rt: GatewayRuntime, spec: RouteSpec, req: FastifyRequest): CallState {

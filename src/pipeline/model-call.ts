@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { attributeSession } from "../attribution/session.ts";
+import { type CacheProbe, captureRelay, probeCache, replayHit } from "../cache/response-cache.ts";
 import type { Dialect } from "../dialects/dialect.ts";
 import { GatewayError } from "../errors/catalog.ts";
 import { authenticateRequest } from "../governance/authenticate.ts";
@@ -110,6 +111,19 @@ export async function handleModelCall(
     );
     return;
   }
+  // The exact cache: a hit is answered here, before any budget is reserved (cache/response-cache.ts).
+  const probe = await probeCache(rt, {
+    spec,
+    headers: req.headers,
+    url: req.url,
+    raw,
+    clientModel: parsed.model,
+    stream: parsed.stream,
+    upstreamModel: resolution.upstreamModel,
+    providerKind: provider.kind,
+    key,
+  });
+  if (probe?.entry) return replayHit(rt, state, res, probe, key, provider.name, resolution.upstreamModel);
   try {
     await admit(rt, state, key, raw, {
       provider: provider.name,
@@ -178,9 +192,11 @@ export async function handleModelCall(
       },
       relay: (status, headers, controls) => {
         refusedToken(provider, auth, status);
-        return plan.stream && status < 300 && streamedReply(target, headers)
-          ? new TranslatedStreamRelay(rt, state, plan, res, { requestBytes: raw.length, ...controls })
-          : new TranslatedBodyRelay(rt, state, plan, res, { status, headers }, raw.length);
+        const relay =
+          plan.stream && status < 300 && streamedReply(target, headers)
+            ? new TranslatedStreamRelay(rt, state, plan, res, { requestBytes: raw.length, ...controls })
+            : new TranslatedBodyRelay(rt, state, plan, res, { status, headers }, raw.length);
+        return cached(rt, state, probe, target, { status, headers, stream: plan.stream }, lowered, relay);
       },
     });
   }
@@ -205,7 +221,7 @@ export async function handleModelCall(
     },
     relay: (status, headers, controls) => {
       refusedToken(provider, auth, status);
-      return streamed(spec.dialect, parsed.stream, status, headers)
+      const relay = streamed(spec.dialect, parsed.stream, status, headers)
         ? new StreamRelay(
             rt,
             state,
@@ -215,6 +231,7 @@ export async function handleModelCall(
             { requestBytes: raw.length, injectedUsage: body.injectedUsage, ...controls },
           )
         : new BodyRelay(rt, state, spec, res, { status, headers }, raw.length);
+      return cached(rt, state, probe, spec.dialect, { status, headers, stream: parsed.stream }, lowered, relay);
     },
   });
 }
@@ -287,6 +304,19 @@ function exchange(
     state.upstreamStart = performance.now();
     upstream.dispatch(rt.upstream, call.request);
   });
+}
+
+/** The relay, storing its reply in the exact cache when the request was probed (a miss). */
+function cached(
+  rt: GatewayRuntime,
+  state: CallState,
+  probe: CacheProbe | null,
+  upstreamDialect: Dialect,
+  upstream: { status: number; headers: IncomingHttpHeaders; stream: boolean },
+  lowered: number | null,
+  relay: Relay,
+): Relay {
+  return probe ? captureRelay(rt, state, probe, upstreamDialect, upstream, lowered, relay) : relay;
 }
 
 /** A translated reply is streamed when the provider answered with SSE (Gemini may answer a JSON array). */

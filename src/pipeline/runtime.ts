@@ -1,4 +1,5 @@
 import type { Dispatcher } from "undici";
+import type { ResponseCache } from "../cache/response-cache.ts";
 import type { Clock } from "../clock.ts";
 import type { GatewayConfig } from "../config/load.ts";
 import type { BudgetGate } from "../governance/budget-gate.ts";
@@ -9,6 +10,7 @@ import type { UnpricedModels } from "../metering/unpriced.ts";
 import type { Usage } from "../metering/usage.ts";
 import type { ProviderRegistry } from "../providers/registry.ts";
 import type { RequestLogRecord } from "../store/log-record.ts";
+import type { CallState } from "./call-state.ts";
 
 /** Where finished requests go (store/log-writer.ts); `write` is synchronous and never throws. */
 export interface LogSink {
@@ -40,6 +42,15 @@ export interface MetricsSink {
   observe(record: RequestLogRecord, timings: RequestTimings): void;
 }
 
+/** OpenTelemetry traces (telemetry/tracing.ts). Off by default: callers check `enabled` and then do nothing. */
+export interface CallTracer {
+  readonly enabled: boolean;
+  /** A model call ended (its row is final); `endPerf` is performance.now() at the end. Never throws. */
+  ended(state: CallState, endPerf: number): void;
+  /** Exports what is queued; called on shutdown. */
+  close(): Promise<void>;
+}
+
 /**
  * Everything the data plane needs, held in memory. `registry` is replaced wholesale when providers change, so a
  * request keeps the snapshot it started with.
@@ -62,6 +73,9 @@ export interface GatewayRuntime {
   /** Models served without a known price (shown by /api/pricing). */
   readonly unpriced: UnpricedModels;
   readonly metrics: MetricsSink;
+  /** The exact response cache (cache/); null or absent when no store is open. */
+  readonly cache?: ResponseCache | null;
+  readonly tracer: CallTracer;
   /** Called with a warning meant for operators (unknown prices, dropped labels …); deduplicated by the caller. */
   readonly warn: (message: string) => void;
 }

@@ -46,6 +46,7 @@ export function finish(rt: GatewayRuntime, state: CallState): void {
   const r = state.record;
   const start = state.upstreamStart;
   rt.metrics.observe(r, { durationMs, upstreamMs: start === 0 ? null : (state.upstreamEnd || now) - start });
+  if (rt.tracer.enabled) rt.tracer.ended(state, now);
   const tokens = r.inputTokens + r.cacheReadTokens + r.cacheWrite5mTokens + r.cacheWrite1hTokens + r.outputTokens;
   const hold = state.hold;
   if (hold) {

@@ -7,6 +7,8 @@ import { budgetAlertsMigration } from "./0005-budget-alerts.ts";
 import { configManagedMigration } from "./0006-config-managed.ts";
 import { logTranslationMigration } from "./0007-log-translation.ts";
 import { modelAliasesMigration } from "./0008-model-aliases.ts";
+import { responseCacheMigration } from "./0009-response-cache.ts";
+import { alertWebhooksMigration } from "./0010-alert-webhooks.ts";
 
 /**
  * Every migration, in order, as code (not files found at runtime), so they run the same from src/ and dist/.
@@ -21,6 +23,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0006_config_managed": configManagedMigration,
   "0007_log_translation": logTranslationMigration,
   "0008_model_aliases": modelAliasesMigration,
+  "0009_response_cache": responseCacheMigration,
+  "0010_alert_webhooks": alertWebhooksMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

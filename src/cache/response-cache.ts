@@ -1,0 +1,328 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import type { CacheConfig } from "../config/load.ts";
+import type { Dialect } from "../dialects/dialect.ts";
+import { SseFramer } from "../dialects/shared/sse-framer.ts";
+import type { VirtualKeySnapshot } from "../governance/entities/index.ts";
+import type { CallState } from "../pipeline/call-state.ts";
+import type { RouteSpec } from "../pipeline/ingress.ts";
+import { formatUsd } from "../pipeline/money.ts";
+import type { Relay } from "../pipeline/relay-body.ts";
+import type { GatewayRuntime } from "../pipeline/runtime.ts";
+import { failBeforeUpstream, finish } from "../pipeline/settle.ts";
+import type { Operation } from "../providers/endpoints.ts";
+import type { CanonicalResponse, CanonicalStreamEvent, ChatDialect } from "../translate/canonical.ts";
+import { clientTranslatorFor, isChatDialect, translatorFor } from "../translate/index.ts";
+import { accumulateStream } from "./accumulate.ts";
+import { exactKey as exactKeyOf } from "./exact-key.ts";
+import type { CacheEntry, ResponseCacheStore } from "./store.ts";
+import { synthesiseEvents } from "./synthesise.ts";
+
+/** The exact response cache: its store and the configured defaults. */
+export class ResponseCache {
+  readonly store: ResponseCacheStore;
+  readonly config: CacheConfig;
+  readonly #pending = new Set<Promise<void>>();
+
+  constructor(store: ResponseCacheStore, config: CacheConfig) {
+    this.store = store;
+    this.config = config;
+  }
+
+  /** Stores off the request path; a failing store only warns (the answer was already sent). */
+  save(entry: CacheEntry, warn: (message: string) => void): void {
+    const p = this.store
+      .put(entry, this.config.maxEntries)
+      .catch((err: Error) => warn(`response cache unavailable (store): ${err.message}`))
+      .finally(() => this.#pending.delete(p));
+    this.#pending.add(p);
+  }
+
+  /** Resolves once every store started so far has finished (tests; shutdown). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#pending]);
+  }
+}
+
+/** A request the cache may answer or store: where its entry lives. */
+export interface CacheProbe {
+  cache: ResponseCache;
+  exactKey: string;
+  scope: string;
+  namespace: string;
+  ttlSeconds: number;
+  /** The client's body, parsed (the reply translator may depend on it). */
+  clientBody: unknown;
+  clientDialect: ChatDialect;
+  stream: boolean;
+  clientModel: string;
+  /** The cached entry, when there is one. */
+  entry: CacheEntry | null;
+}
+
+const GENERATE_OPS: ReadonlySet<Operation> = new Set<Operation>([
+  "messages",
+  "chat",
+  "responses",
+  "generateContent",
+  "streamGenerateContent",
+]);
+
+/**
+ * Looks the request up: null when the cache does not apply (off, not a generation, Bedrock, unreadable body, store
+ * down — the call then simply goes upstream); else the probe, with `entry` set on a hit.
+ */
+export async function probeCache(
+  rt: GatewayRuntime,
+  input: {
+    spec: RouteSpec;
+    headers: IncomingHttpHeaders;
+    url: string;
+    raw: Buffer;
+    clientModel: string;
+    stream: boolean;
+    upstreamModel: string;
+    providerKind: string;
+    key: VirtualKeySnapshot | null;
+  },
+): Promise<CacheProbe | null> {
+  const cache = rt.cache;
+  if (!cache) return null;
+  const mode = header(input.headers, "x-tollgate-cache");
+  if (mode === "off" || (!cache.config.exact && mode !== "exact")) return null;
+  const { spec } = input;
+  if (
+    !isChatDialect(spec.dialect) ||
+    !GENERATE_OPS.has(spec.op) ||
+    spec.eventStream ||
+    input.providerKind === "bedrock"
+  )
+    return null;
+  // Gemini's non-SSE stream is one JSON array: replay speaks SSE only.
+  if (spec.dialect === "gemini" && input.stream && !input.url.includes("alt=sse")) return null;
+  let clientBody: unknown;
+  let exactKey: string;
+  try {
+    clientBody = JSON.parse(input.raw.toString("utf8"));
+    exactKey = exactKeyOf(spec.dialect, clientBody, input.upstreamModel);
+  } catch {
+    return null;
+  }
+  const ttlHeader = Number(header(input.headers, "x-tollgate-cache-ttl"));
+  const ttlSeconds = Number.isInteger(ttlHeader) && ttlHeader > 0 ? ttlHeader : cache.config.ttlSeconds;
+  const probe: CacheProbe = {
+    cache,
+    exactKey,
+    scope: scopeOf(input.key, cache.config.share, input.headers),
+    namespace: (header(input.headers, "x-tollgate-cache-key") ?? "").slice(0, 200),
+    ttlSeconds,
+    clientBody,
+    clientDialect: spec.dialect,
+    stream: input.stream,
+    clientModel: input.clientModel,
+    entry: null,
+  };
+  try {
+    probe.entry = await cache.store.get(probe.scope, probe.namespace, exactKey, rt.clock.now());
+  } catch (err) {
+    rt.warn(`response cache unavailable (lookup): ${(err as Error).message}`);
+    return null;
+  }
+  return probe;
+}
+
+/**
+ * Who may read an entry: the virtual key by default; its team or customer when configured (the customer always in
+ * the scope, so nothing crosses customers). Anonymous callers are scoped by their own credential.
+ */
+export function scopeOf(
+  key: VirtualKeySnapshot | null,
+  share: CacheConfig["share"],
+  headers: IncomingHttpHeaders,
+): string {
+  if (!key) {
+    const credential =
+      header(headers, "authorization") ?? header(headers, "x-api-key") ?? header(headers, "x-goog-api-key") ?? "";
+    return `anon:${createHash("sha256").update(credential).digest("hex").slice(0, 32)}`;
+  }
+  const customer = key.customer ? `customer:${key.customer.id}` : "customer:-";
+  if (share === "customer" && key.customer) return customer;
+  if (share === "team" && key.team) return `${customer}/team:${key.team.id}`;
+  return `${customer}/key:${key.id}`;
+}
+
+/**
+ * Answers a hit: counts it against rate limits (never against budgets), replays the stored response in the client's
+ * dialect with fresh ids, and logs a row costing 0 that names the saving and the original request.
+ */
+export async function replayHit(
+  rt: GatewayRuntime,
+  state: CallState,
+  res: ServerResponse,
+  probe: CacheProbe,
+  key: VirtualKeySnapshot | null,
+  provider: string,
+  upstreamModel: string,
+): Promise<void> {
+  const entry = probe.entry as CacheEntry;
+  try {
+    const limits = rt.rates.applicable(rt.governance, key, provider, upstreamModel);
+    if (limits.length > 0) state.ticket = await rt.rates.admit(limits, state.record.id, 0);
+  } catch (err) {
+    failBeforeUpstream(rt, state, res, err);
+    return;
+  }
+  const response = freshIds(entry.response, probe.clientDialect);
+  const client = clientTranslatorFor(probe.clientDialect, probe.clientBody);
+  const record = state.record;
+  record.status = 200;
+  record.servedModel = entry.response.model;
+  record.costNanoUsd = 0;
+  const saved = entry.costNanoUsd === null ? "unknown" : formatUsd(entry.costNanoUsd);
+  record.warnings = [...record.warnings, `cache hit-exact: saved $${saved}; source ${entry.requestId}`];
+  const headers = {
+    "x-tollgate-request-id": record.id,
+    "x-tollgate-cost-usd": formatUsd(0),
+    "x-tollgate-cache": "hit-exact",
+    "x-tollgate-cache-source": entry.requestId,
+    "x-tollgate-cache-saved-usd": saved,
+  };
+  if (res.destroyed) {
+    record.status = 499;
+    finish(rt, state);
+    return;
+  }
+  if (probe.stream) {
+    const mapper = client.canonicalToStream(probe.clientModel, { includeUsage: asksUsage(probe.clientBody) });
+    let s = mapper.initial();
+    const out: string[] = [];
+    for (const event of synthesiseEvents(response)) {
+      const step = mapper.step(s, event);
+      s = step.state;
+      out.push(...step.out);
+    }
+    out.push(...mapper.finish(s));
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      ...headers,
+    });
+    res.end(out.join(""));
+  } else {
+    const body = JSON.stringify(client.canonicalToResponse(response, probe.clientModel));
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...headers });
+    res.end(body);
+  }
+  finish(rt, state);
+}
+
+/**
+ * Wraps a relay so a complete, successful upstream reply is also stored: the upstream bytes are decoded in the
+ * provider's dialect (whole body, or SSE through its stream reducer) after the relay finished with status 200 and
+ * no error. `lowered`: the budget shortened max_tokens, so the answer is not the one the request asked for.
+ */
+export function captureRelay(
+  rt: GatewayRuntime,
+  state: CallState,
+  probe: CacheProbe,
+  upstreamDialect: Dialect,
+  upstream: { status: number; headers: IncomingHttpHeaders; stream: boolean },
+  lowered: number | null,
+  inner: Relay,
+): Relay {
+  const ct = upstream.headers["content-type"];
+  const sse = typeof ct === "string" && ct.includes("text/event-stream");
+  const usable =
+    upstream.status === 200 && lowered === null && isChatDialect(upstreamDialect) && (upstream.stream ? sse : !sse);
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  const limit = 8 * 1024 * 1024;
+  return {
+    onData(chunk) {
+      if (usable && bytes <= limit) {
+        chunks.push(chunk);
+        bytes += chunk.length;
+      }
+      return inner.onData(chunk);
+    },
+    onEnd() {
+      inner.onEnd();
+      const r = state.record;
+      if (!usable || bytes > limit || r.status !== 200 || r.errorCode !== null) return;
+      const response = decode(upstreamDialect as ChatDialect, Buffer.concat(chunks), upstream.stream);
+      if (response === null || !cacheable(response)) return;
+      const now = rt.clock.now();
+      const entry: CacheEntry = {
+        exactKey: probe.exactKey,
+        scope: probe.scope,
+        namespace: probe.namespace,
+        requestId: r.id,
+        response,
+        costNanoUsd: r.costNanoUsd,
+        createdAt: now,
+        expiresAt: now + probe.ttlSeconds * 1000,
+      };
+      probe.cache.save(entry, rt.warn);
+    },
+    onError: (err) => inner.onError(err),
+    clientGone: () => inner.clientGone(),
+  };
+}
+
+/** Only answers that ended on their own: not refused, paused, errored or of unknown end. */
+function cacheable(response: CanonicalResponse): boolean {
+  const u = response.stop.unified;
+  return u === "end" || u === "stop-sequence" || u === "tool-calls" || u === "max-tokens";
+}
+
+function decode(dialect: ChatDialect, buf: Buffer, stream: boolean): CanonicalResponse | null {
+  try {
+    const translator = translatorFor(dialect);
+    if (!stream) return translator.responseToCanonical(JSON.parse(buf.toString("utf8")));
+    const mapper = translator.streamToCanonical();
+    let s = mapper.initial();
+    const events: CanonicalStreamEvent[] = [];
+    const framer = new SseFramer((event, data) => {
+      const step = mapper.step(s, { event, data });
+      s = step.state;
+      events.push(...step.out);
+    });
+    framer.push(buf);
+    framer.end();
+    events.push(...mapper.finish(s));
+    return accumulateStream(events);
+  } catch {
+    return null;
+  }
+}
+
+/** A replay's ids are its own: a fresh message id and fresh tool-call ids (results refer to the new ones). */
+function freshIds(response: CanonicalResponse, dialect: ChatDialect): CanonicalResponse {
+  const rand = () => randomBytes(12).toString("hex");
+  const id =
+    dialect === "anthropic"
+      ? `msg_${rand()}`
+      : dialect === "openai-chat"
+        ? `chatcmpl-${rand()}`
+        : dialect === "openai-responses"
+          ? `resp_${rand()}`
+          : rand();
+  const content = response.content.map((p) =>
+    p.type === "tool-call" ? { ...p, id: dialect === "anthropic" ? `toolu_${rand()}` : `call_${rand()}` } : p,
+  );
+  return { ...response, id, content };
+}
+
+function asksUsage(json: unknown): boolean {
+  if (typeof json !== "object" || json === null) return false;
+  const options = (json as { stream_options?: unknown }).stream_options;
+  return (
+    typeof options === "object" && options !== null && (options as { include_usage?: unknown }).include_usage === true
+  );
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | null {
+  const v = headers[name];
+  return typeof v === "string" && v !== "" ? v : null;
+}

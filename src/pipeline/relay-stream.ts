@@ -5,7 +5,6 @@ import { renderStreamError } from "../dialects/errors.ts";
 import { createStreamMeter } from "../dialects/meters.ts";
 import type { GatewayError } from "../errors/catalog.ts";
 import { type BudgetHold, streamCutError } from "../governance/budget-gate.ts";
-import { estimateInputTokensFromRequestBytes } from "../metering/estimate.ts";
 import { totalInputTokens } from "../metering/usage.ts";
 import { clientResponseHeaders } from "../passthrough/headers.ts";
 import { upstreamFailure } from "../passthrough/upstream-errors.ts";
@@ -13,7 +12,7 @@ import { UsageChunkFilter } from "../passthrough/usage-chunk-filter.ts";
 import type { CallState } from "./call-state.ts";
 import type { Relay } from "./relay-body.ts";
 import type { GatewayRuntime } from "./runtime.ts";
-import { applyUsage, finish } from "./settle.ts";
+import { finish, settleStream } from "./settle.ts";
 
 /**
  * A streaming reply: each upstream chunk is written to the client as it arrives, then handed to the dialect's
@@ -219,27 +218,11 @@ export class StreamRelay implements Relay {
     if (this.#ended) return;
     this.#ended = true;
     this.#meter.end();
-    const m = this.#meter.result();
-    const { record } = this.#state;
-    if (clientGone) {
-      record.errorCode = "TG_CLIENT_CLOSED";
-      record.errorMessage = "The client disconnected before the stream ended; the upstream call was aborted.";
-    } else if (failure) {
-      record.errorCode = failure.code;
-      record.errorMessage = failure.message;
-    } else if (m.error) {
-      record.errorCode = m.error.type;
-      record.errorMessage = m.error.message;
-    } else if (!m.finished) {
-      record.errorCode = "TG_UPSTREAM_STREAM_INCOMPLETE";
-      record.errorMessage = "The upstream stream ended before its final event.";
-    }
-    const usage = { ...m.usage };
-    const estimated = m.estimated || !m.finished;
-    // Input unknown until the end (OpenAI, Gemini): estimate it from the request rather than record nothing.
-    if (estimated && totalInputTokens(usage) === 0)
-      usage.input = estimateInputTokensFromRequestBytes(this.#requestBytes);
-    applyUsage(this.#rt, this.#state, usage, m.servedModel, estimated);
+    settleStream(this.#rt, this.#state, this.#meter.result(), {
+      failure,
+      clientGone,
+      requestBytes: this.#requestBytes,
+    });
     if (!this.#res.destroyed) this.#res.end();
     finish(this.#rt, this.#state);
   }

@@ -1,10 +1,11 @@
 import type { ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
+import type { StreamMetering } from "../dialects/dialect.ts";
 import { errorFamilyOf } from "../dialects/dialect.ts";
 import { renderError } from "../dialects/errors.ts";
 import { GatewayError } from "../errors/catalog.ts";
 import { estimateInputTokensFromRequestBytes } from "../metering/estimate.ts";
-import { emptyUsage, type Usage } from "../metering/usage.ts";
+import { emptyUsage, totalInputTokens, type Usage } from "../metering/usage.ts";
 import type { CallState } from "./call-state.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 
@@ -77,6 +78,38 @@ function usageOf(r: CallState["record"]): Usage {
     output: r.outputTokens,
     reasoning: r.reasoningTokens,
   };
+}
+
+/**
+ * Ends a streamed reply from what its meter saw: the reason it ended (client gone, a failure, an in-band error, no
+ * final event) on the record, usage (input estimated from the request when the stream never reported it), the row.
+ */
+export function settleStream(
+  rt: GatewayRuntime,
+  state: CallState,
+  m: StreamMetering,
+  ending: { failure: { code: string; message: string } | null; clientGone: boolean; requestBytes: number },
+): void {
+  const { record } = state;
+  if (ending.clientGone) {
+    record.errorCode = "TG_CLIENT_CLOSED";
+    record.errorMessage = "The client disconnected before the stream ended; the upstream call was aborted.";
+  } else if (ending.failure) {
+    record.errorCode = ending.failure.code;
+    record.errorMessage = ending.failure.message;
+  } else if (m.error) {
+    record.errorCode = m.error.type;
+    record.errorMessage = m.error.message;
+  } else if (!m.finished) {
+    record.errorCode = "TG_UPSTREAM_STREAM_INCOMPLETE";
+    record.errorMessage = "The upstream stream ended before its final event.";
+  }
+  const usage = { ...m.usage };
+  const estimated = m.estimated || !m.finished;
+  // Input unknown until the end (OpenAI, Gemini): estimate it from the request rather than record nothing.
+  if (estimated && totalInputTokens(usage) === 0)
+    usage.input = estimateInputTokensFromRequestBytes(ending.requestBytes);
+  applyUsage(rt, state, usage, m.servedModel, estimated);
 }
 
 /** The client left before the upstream answered: nothing to send; the prompt may be billed, so estimate it. */

@@ -8,7 +8,6 @@ import type { RenderableError } from "../dialects/shared/error-shape.ts";
 import { SseFramer } from "../dialects/shared/sse-framer.ts";
 import { type ErrorKind, GatewayError } from "../errors/catalog.ts";
 import { streamCutError } from "../governance/budget-gate.ts";
-import { estimateInputTokensFromRequestBytes } from "../metering/estimate.ts";
 import { totalInputTokens } from "../metering/usage.ts";
 import { upstreamErrorSummary, upstreamFailure } from "../passthrough/upstream-errors.ts";
 import type { Operation } from "../providers/endpoints.ts";
@@ -19,7 +18,7 @@ import type { CallState } from "./call-state.ts";
 import { formatUsd } from "./money.ts";
 import type { Relay } from "./relay-body.ts";
 import type { GatewayRuntime } from "./runtime.ts";
-import { applyUsage, failBeforeUpstream, finish, settleClientGone } from "./settle.ts";
+import { applyUsage, failBeforeUpstream, finish, settleClientGone, settleStream } from "./settle.ts";
 
 /** A request translated from the client's dialect into the provider's, ready to send. */
 export interface TranslationPlan {
@@ -410,26 +409,11 @@ export class TranslatedStreamRelay implements Relay {
   #settle(failure: { code: string; message: string } | null, clientGone: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
-    const m = this.#meter.result();
-    const { record } = this.state;
-    if (clientGone) {
-      record.errorCode = "TG_CLIENT_CLOSED";
-      record.errorMessage = "The client disconnected before the stream ended; the upstream call was aborted.";
-    } else if (failure) {
-      record.errorCode = failure.code;
-      record.errorMessage = failure.message;
-    } else if (m.error) {
-      record.errorCode = m.error.type;
-      record.errorMessage = m.error.message;
-    } else if (!m.finished) {
-      record.errorCode = "TG_UPSTREAM_STREAM_INCOMPLETE";
-      record.errorMessage = "The upstream stream ended before its final event.";
-    }
-    const usage = { ...m.usage };
-    const estimated = m.estimated || !m.finished;
-    if (estimated && totalInputTokens(usage) === 0)
-      usage.input = estimateInputTokensFromRequestBytes(this.options.requestBytes);
-    applyUsage(this.rt, this.state, usage, m.servedModel, estimated);
+    settleStream(this.rt, this.state, this.#meter.result(), {
+      failure,
+      clientGone,
+      requestBytes: this.options.requestBytes,
+    });
     if (!this.res.destroyed) this.res.end();
     finish(this.rt, this.state);
   }

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 
-export type WorkloadSelection = "small" | "stream" | "governed" | "statusline" | "all";
+export type WorkloadSelection = "small" | "stream" | "governed" | "cache" | "statusline" | "all";
 
 export interface BenchOptions {
   /** Seconds of measured load per arm. */
@@ -26,7 +26,7 @@ export const usage = `Usage: npm run bench -- [options]
   --duration <s>           measured seconds per arm (default 10)
   --warmup <s>             warm-up seconds before each measured arm (default 2)
   --quick                  smoke run: --duration 2 --warmup 0.5
-  --workload <name>        small | stream | governed | statusline | all (default all)
+  --workload <name>        small | stream | governed | cache | statusline | all (default all)
   --rate <n>               req/s of the fixed-rate latency phase (small workloads; default 1000, 0 skips it)
   --governed-duration <s>  measured seconds per arm of the governed workload (default 5, or --duration if shorter)
   --keys <n>               keys the gateway holds in the governed workload's second process (default 100000)
@@ -69,10 +69,13 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | "help
     workload !== "small" &&
     workload !== "stream" &&
     workload !== "governed" &&
+    workload !== "cache" &&
     workload !== "statusline" &&
     workload !== "all"
   ) {
-    throw new Error(`--workload must be small, stream, governed, statusline or all, not ${JSON.stringify(workload)}`);
+    throw new Error(
+      `--workload must be small, stream, governed, cache, statusline or all, not ${JSON.stringify(workload)}`,
+    );
   }
   const durationSeconds = seconds("--duration", values.duration, values.quick ? 2 : 10, false);
   const governedDefault = Math.min(durationSeconds, 5);

@@ -5,6 +5,7 @@ import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { benchAnalytics, parseAnalyticsOptions } from "./analytics.ts";
 import { assertRunning, type RunningChild, stopChild } from "./child-process.ts";
 import { installCleanupHandlers, makeTempDir } from "./cleanup.ts";
 import { type GatewayRestart, runGovernedWorkload } from "./governed.ts";
@@ -341,6 +342,15 @@ function checkRequestLog(
 }
 
 async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  // The analytics workload has its own flags (--rows …) and is never part of `all` (it takes minutes).
+  if (argv.includes("analytics") || argv.includes("--workload=analytics")) {
+    installCleanupHandlers();
+    const analytics = parseAnalyticsOptions(argv);
+    const result = await benchAnalytics(analytics);
+    process.stdout.write(`${JSON.stringify({ analytics: result }, null, 2)}\n`);
+    return 0;
+  }
   let options: BenchOptions | "help";
   try {
     options = parseBenchOptions(process.argv.slice(2));

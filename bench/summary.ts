@@ -314,6 +314,8 @@ export function formatTable(summary: BenchSummary): string {
 
   const translation = translationNote(summary);
   if (translation) notes.push(translation);
+  const cacheHit = cacheHitNote(summary);
+  if (cacheHit) notes.push(cacheHit);
 
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]): string =>
@@ -353,6 +355,20 @@ function translationNote(summary: BenchSummary): string | null {
   return (
     `translation: gateway CPU per Claude Code stream ${fmt(translated, 0)} µs translated vs ${fmt(passthrough, 0)} µs ` +
     `passed through = ${fmt(ratio, 2)}×; target ≤ 2×: ${metWord(ratio <= 2)}`
+  );
+}
+
+/** Issue 9's target: an exact-cache hit costs the gateway ≥ 5× less CPU than the same request passed through. */
+function cacheHitNote(summary: BenchSummary): string | null {
+  const cpu = (name: string) =>
+    summary.workloads.find((w) => w.name === name)?.gateway?.cpuMicrosPerRequest.gateway ?? null;
+  const passthrough = cpu("small-anthropic");
+  const hit = cpu("small-anthropic-cache-hit");
+  if (passthrough === null || hit === null || hit <= 0) return null;
+  const ratio = passthrough / hit;
+  return (
+    `cache: gateway CPU per small Anthropic request ${fmt(hit, 0)} µs on an exact hit vs ${fmt(passthrough, 0)} µs ` +
+    `passed through = ${fmt(ratio, 2)}× cheaper; target ≥ 5×: ${metWord(ratio >= 5)}`
   );
 }
 

@@ -7,7 +7,8 @@ export type WorkloadName =
   | "small-openai"
   | "stream-claude-code"
   | "stream-claude-code-translated"
-  | "small-anthropic-governed";
+  | "small-anthropic-governed"
+  | "small-anthropic-cache-hit";
 
 export interface Workload {
   name: WorkloadName;
@@ -44,6 +45,9 @@ const json = { "content-type": "application/json" };
 
 /** The translated stream's user-agent: its rows share endpoint and stream flag with stream-claude-code's. */
 export const translatedUserAgent = "tollgate-bench-translated/1";
+
+/** The cache-hit workload's user-agent: its rows share endpoint and stream flag with small-anthropic's. */
+export const cacheHitUserAgent = "tollgate-bench-cache-hit/1";
 
 /** The governed workload's user-agent: its rows share endpoint and stream flag with small-anthropic's. */
 export const governedUserAgent = "tollgate-bench-governed/1";
@@ -163,7 +167,35 @@ export function buildWorkloads(selection: WorkloadSelection): Workload[] {
         fixedRateLatency: false,
       }),
     ],
+    [
+      "cache",
+      () => ({
+        name: "small-anthropic-cache-hit",
+        group: "cache",
+        description:
+          "small-anthropic's request with x-tollgate-cache: exact (the probe's first request fills the entry)",
+        connections: 32,
+        probeRequests: 1000,
+        body: Buffer.from(smallAnthropicBody()),
+        headers: {
+          ...json,
+          ...mockScript,
+          "x-api-key": "bench-key",
+          "anthropic-version": "2023-06-01",
+          "x-tollgate-cache": "exact",
+          "user-agent": cacheHitUserAgent,
+        },
+        directPath: "/v1/messages",
+        gatewayPath: "/anthropic/v1/messages",
+        log: { endpointSuffix: "/v1/messages", stream: false, userAgent: cacheHitUserAgent },
+        verifyBody: (body) => body.includes('"usage"'),
+        fixedRateLatency: false,
+      }),
+    ],
   ];
+  // `--workload cache` also runs small-anthropic: the passthrough the hit's CPU is compared with.
+  const wanted = (group: Workload["group"], index: number) =>
+    selection === "all" || group === selection || (selection === "cache" && index === 0);
   // Filter before building: the Claude Code body takes ~100 ms to generate.
-  return all.filter(([group]) => selection === "all" || group === selection).map(([, make]) => make());
+  return all.filter(([group], i) => wanted(group, i)).map(([, make]) => make());
 }

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
+import { querySpendPartsFast } from "../store/rollups.ts";
 import {
   type CacheDiscount,
   DIMENSION_NAMES,
-  querySpendParts,
   rollUpSpend,
   type SpendDimension,
   type SpendFilters,
@@ -205,7 +205,7 @@ export function registerSpendRoutes(api: FastifyInstance, ctx: AdminContext): vo
     const filters: SpendFilters = { customer, team, developer, key, provider, model, agent, session, label };
     // Reads see what was answered a moment ago (cheap when the writer's queue is empty).
     await ctx.logWriter.flush();
-    const parts = await querySpendParts(ctx.database.db, { kind: ctx.database.kind, from, to, groupBy, filters });
+    const parts = await querySpendPartsFast(ctx.database.db, { kind: ctx.database.kind, from, to, groupBy, filters });
     const { rows, totals } = rollUpSpend(parts, cacheDiscount(ctx));
     if (q.format === "csv") {
       const name = `tollgate-spend-${new Date(from).toISOString().slice(0, 10)}-${new Date(to).toISOString().slice(0, 10)}.csv`;

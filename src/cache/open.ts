@@ -8,6 +8,6 @@ import { SqlCacheStore } from "./sql-store.ts";
 export function openResponseCache(config: GatewayConfig, database: Database): ResponseCache {
   const store = config.redisUrl
     ? new RedisCacheStore(config.redisUrl, config.redisPrefix)
-    : new SqlCacheStore(database.db);
+    : new SqlCacheStore(database.db, database.kind === "sqlite" ? { memo: 1000 } : {});
   return new ResponseCache(store, config.cache);
 }

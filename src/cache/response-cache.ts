@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { CacheConfig } from "../config/load.ts";
 import type { Dialect } from "../dialects/dialect.ts";
@@ -15,6 +15,7 @@ import type { CanonicalResponse, CanonicalStreamEvent, ChatDialect } from "../tr
 import { clientTranslatorFor, isChatDialect, translatorFor } from "../translate/index.ts";
 import { accumulateStream } from "./accumulate.ts";
 import { exactKey as exactKeyOf } from "./exact-key.ts";
+import { embed, SemanticIndex, semanticQuery } from "./semantic.ts";
 import type { CacheEntry, ResponseCacheStore } from "./store.ts";
 import { synthesiseEvents } from "./synthesise.ts";
 
@@ -22,11 +23,14 @@ import { synthesiseEvents } from "./synthesise.ts";
 export class ResponseCache {
   readonly store: ResponseCacheStore;
   readonly config: CacheConfig;
+  /** The semantic layer's per-process index (semantic.ts); entries themselves live in `store`. */
+  readonly index: SemanticIndex;
   readonly #pending = new Set<Promise<void>>();
 
   constructor(store: ResponseCacheStore, config: CacheConfig) {
     this.store = store;
     this.config = config;
+    this.index = new SemanticIndex(config.maxEntries);
   }
 
   /** Stores off the request path; a failing store only warns (the answer was already sent). */
@@ -58,6 +62,12 @@ export interface CacheProbe {
   clientModel: string;
   /** The cached entry, when there is one. */
   entry: CacheEntry | null;
+  /** Which layer found `entry`. */
+  hit: "exact" | "semantic";
+  /** The semantic hit's cosine similarity. */
+  similarity: number | null;
+  /** Set when the semantic layer applies: where a stored answer's vector goes. */
+  semantic: { partition: string; vector: Float32Array } | null;
 }
 
 const GENERATE_OPS: ReadonlySet<Operation> = new Set<Operation>([
@@ -89,7 +99,7 @@ export async function probeCache(
   const cache = rt.cache;
   if (!cache) return null;
   const mode = header(input.headers, "x-tollgate-cache");
-  if (mode === "off" || (!cache.config.exact && mode !== "exact")) return null;
+  if (mode === "off" || (!cache.config.exact && mode !== "exact" && mode !== "semantic")) return null;
   const { spec } = input;
   if (
     !isChatDialect(spec.dialect) ||
@@ -121,12 +131,36 @@ export async function probeCache(
     stream: input.stream,
     clientModel: input.clientModel,
     entry: null,
+    hit: "exact",
+    similarity: null,
+    semantic: null,
   };
   try {
     probe.entry = await cache.store.get(probe.scope, probe.namespace, exactKey, rt.clock.now());
   } catch (err) {
     rt.warn(`response cache unavailable (lookup): ${(err as Error).message}`);
     return null;
+  }
+  const semantic = cache.config.semantic;
+  if (probe.entry || mode !== "semantic" || !semantic) return probe;
+  const query = semanticQuery(spec.dialect, clientBody, input.upstreamModel, semantic);
+  if (!query) return probe;
+  const thresholdHeader = Number(header(input.headers, "x-tollgate-cache-threshold"));
+  const threshold = thresholdHeader > 0 && thresholdHeader <= 1 ? thresholdHeader : semantic.threshold;
+  try {
+    const vector = await embed(rt.registry, semantic.embeddingModel, query.text);
+    const partition = `${probe.scope}\u0000${probe.namespace}\u0000${query.contextKey}`;
+    probe.semantic = { partition, vector };
+    const near = cache.index.nearest(partition, vector, threshold);
+    if (near) {
+      probe.entry = await cache.store.get(probe.scope, probe.namespace, near.exactKey, rt.clock.now());
+      if (probe.entry) {
+        probe.hit = "semantic";
+        probe.similarity = near.similarity;
+      }
+    }
+  } catch (err) {
+    rt.warn(`response cache: semantic layer skipped: ${(err as Error).message}`);
   }
   return probe;
 }
@@ -179,11 +213,16 @@ export async function replayHit(
   record.servedModel = entry.response.model;
   record.costNanoUsd = 0;
   const saved = entry.costNanoUsd === null ? "unknown" : formatUsd(entry.costNanoUsd);
-  record.warnings = [...record.warnings, `cache hit-exact: saved $${saved}; source ${entry.requestId}`];
+  const similarity = probe.similarity === null ? null : probe.similarity.toFixed(4);
+  record.warnings = [
+    ...record.warnings,
+    `cache hit-${probe.hit}: saved $${saved}; source ${entry.requestId}${similarity ? `; similarity ${similarity}` : ""}`,
+  ];
   const headers = {
     "x-tollgate-request-id": record.id,
     "x-tollgate-cost-usd": formatUsd(0),
-    "x-tollgate-cache": "hit-exact",
+    "x-tollgate-cache": `hit-${probe.hit}`,
+    ...(similarity ? { "x-tollgate-cache-similarity": similarity } : {}),
     "x-tollgate-cache-source": entry.requestId,
     "x-tollgate-cache-saved-usd": saved,
   };
@@ -264,6 +303,7 @@ export function captureRelay(
         expiresAt: now + probe.ttlSeconds * 1000,
       };
       probe.cache.save(entry, rt.warn);
+      if (probe.semantic) probe.cache.index.add(probe.semantic.partition, probe.semantic.vector, probe.exactKey);
     },
     onError: (err) => inner.onError(err),
     clientGone: () => inner.clientGone(),
@@ -299,7 +339,8 @@ function decode(dialect: ChatDialect, buf: Buffer, stream: boolean): CanonicalRe
 
 /** A replay's ids are its own: a fresh message id and fresh tool-call ids (results refer to the new ones). */
 function freshIds(response: CanonicalResponse, dialect: ChatDialect): CanonicalResponse {
-  const rand = () => randomBytes(12).toString("hex");
+  // randomUUID draws from a cached entropy pool: far cheaper per call than randomBytes.
+  const rand = () => randomUUID().replaceAll("-", "").slice(0, 24);
   const id =
     dialect === "anthropic"
       ? `msg_${rand()}`

@@ -22,22 +22,46 @@ interface CacheTables {
 /** The response cache in the store layer's database (SQLite or PostgreSQL; migration 0009). */
 export class SqlCacheStore implements ResponseCacheStore {
   readonly #db: Kysely<CacheTables>;
+  /**
+   * Hits not yet written to `last_used_at` (id → time): a write per hit would cost more CPU than the hit saves, so
+   * they are applied in one go before the next eviction (LRU order is only read there). Per process.
+   */
+  readonly #touched = new Map<string, number>();
 
-  /** `db`: the store layer's Kysely handle (its table types do not list this table). */
-  constructor(db: Kysely<unknown> | object) {
+  /** Recently used entries, kept in memory (insertion order = recency); only when this process owns the database. */
+  readonly #memo: Map<string, CacheEntry> | null;
+  readonly #memoSize: number;
+
+  /**
+   * `db`: the store layer's Kysely handle (its table types do not list this table). `memo`: entries to keep in
+   * memory — only safe when no other process writes the table (SQLite): a lookup through the SQLite worker costs more
+   * gateway CPU than the whole passthrough call it replaces.
+   */
+  constructor(db: Kysely<unknown> | object, options: { memo?: number } = {}) {
     this.#db = db as Kysely<CacheTables>;
+    this.#memoSize = options.memo ?? 0;
+    this.#memo = this.#memoSize > 0 ? new Map() : null;
   }
 
   async get(scope: string, namespace: string, exactKey: string, now: number): Promise<CacheEntry | null> {
     const id = entryId(scope, namespace, exactKey);
+    const memo = this.#memo?.get(id);
+    if (memo) {
+      this.#memo?.delete(id);
+      if (memo.expiresAt > now) {
+        this.#memo?.set(id, memo);
+        this.#touched.set(id, now);
+        return memo;
+      }
+    }
     const row = await this.#db.selectFrom("response_cache").selectAll().where("id", "=", id).executeTakeFirst();
     if (!row) return null;
     if (Number(row.expires_at) <= now) {
       await this.#db.deleteFrom("response_cache").where("id", "=", id).execute();
       return null;
     }
-    await this.#db.updateTable("response_cache").set({ last_used_at: now }).where("id", "=", id).execute();
-    return {
+    this.#touched.set(id, now);
+    const entry: CacheEntry = {
       exactKey: row.exact_key,
       scope: row.scope,
       namespace: row.namespace,
@@ -47,9 +71,20 @@ export class SqlCacheStore implements ResponseCacheStore {
       createdAt: Number(row.created_at),
       expiresAt: Number(row.expires_at),
     };
+    this.#remember(id, entry);
+    return entry;
+  }
+
+  #remember(id: string, entry: CacheEntry): void {
+    const memo = this.#memo;
+    if (!memo) return;
+    memo.delete(id);
+    memo.set(id, entry);
+    if (memo.size > this.#memoSize) memo.delete(memo.keys().next().value as string);
   }
 
   async put(entry: CacheEntry, maxEntries: number): Promise<void> {
+    await this.#flushTouched();
     const row = {
       id: entryId(entry.scope, entry.namespace, entry.exactKey),
       exact_key: entry.exactKey,
@@ -67,6 +102,7 @@ export class SqlCacheStore implements ResponseCacheStore {
       .values(row)
       .onConflict((oc) => oc.column("id").doUpdateSet({ ...row, id: undefined }))
       .execute();
+    this.#remember(row.id, entry);
     // Expired rows first, then the least recently used beyond the cap.
     await this.#db.deleteFrom("response_cache").where("expires_at", "<=", entry.createdAt).execute();
     const count = await this.#db
@@ -89,6 +125,16 @@ export class SqlCacheStore implements ResponseCacheStore {
           victims.map((v) => v.id),
         )
         .execute();
+      for (const v of victims) this.#memo?.delete(v.id);
+    }
+  }
+
+  async #flushTouched(): Promise<void> {
+    if (this.#touched.size === 0) return;
+    const touched = [...this.#touched];
+    this.#touched.clear();
+    for (const [id, at] of touched) {
+      await this.#db.updateTable("response_cache").set({ last_used_at: at }).where("id", "=", id).execute();
     }
   }
 
@@ -97,6 +143,7 @@ export class SqlCacheStore implements ResponseCacheStore {
     if (filter.key !== undefined) q = q.where("exact_key", "=", filter.key);
     if (filter.namespace !== undefined) q = q.where("namespace", "=", filter.namespace);
     const result = await q.executeTakeFirst();
+    this.#memo?.clear();
     return Number(result.numDeletedRows);
   }
 

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { AlertsSection } from "../alerts/config.ts";
+import type { SemanticConfig } from "../cache/semantic.ts";
 import type { KeyRequirement } from "../governance/authenticate.ts";
 import { hashVirtualKeySecret, isWellFormedVirtualKey, secretPrefix } from "../governance/entities/key-material.ts";
 import { FALLBACK_ENV_ORDER, type FallbackPrice, fallbackPriceSchema } from "../metering/pricing/fallback.ts";
@@ -78,6 +79,8 @@ export interface CacheConfig {
   ttlSeconds: number;
   maxEntries: number;
   share: "key" | "team" | "customer";
+  /** The semantic layer (cache/semantic.ts); absent unless configured, then used with `x-tollgate-cache: semantic`. */
+  semantic?: SemanticConfig;
 }
 
 export interface MetricsConfig {
@@ -156,6 +159,16 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
       ttlSeconds: file.cache?.ttlSeconds ?? 3600,
       maxEntries: file.cache?.maxEntries ?? 10000,
       share: file.cache?.share ?? "key",
+      ...(file.cache?.semantic
+        ? {
+            semantic: {
+              embeddingModel: file.cache.semantic.embeddingModel,
+              threshold: file.cache.semantic.threshold ?? 0.9,
+              allowTemperature: file.cache.semantic.allowTemperature ?? false,
+              allowToolResults: file.cache.semantic.allowToolResults ?? false,
+            },
+          }
+        : {}),
     },
     metrics: {
       token: env.TOLLGATE_METRICS_TOKEN || file.metrics?.token || null,

@@ -368,6 +368,15 @@ export const ConfigFileSchema = z.strictObject({
       maxEntries: z.number().int().min(1).optional(),
       /** Widen an entry's scope from its virtual key to the key's team or customer (never across customers). */
       share: z.enum(["key", "team", "customer"]).optional(),
+      /** The semantic layer: an OpenAI-compatible embedding model (`provider/model`) and the similarity threshold. */
+      semantic: z
+        .strictObject({
+          embeddingModel: z.string().min(1),
+          threshold: z.number().gt(0).max(1).optional(),
+          allowTemperature: z.boolean().optional(),
+          allowToolResults: z.boolean().optional(),
+        })
+        .optional(),
     })
     .optional(),
 });

@@ -3,6 +3,7 @@ import type { Dialect } from "../dialects/dialect.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import type { RequestLogRecord } from "./log-record.ts";
 import { fromLogRow, LOG_COLUMNS, pushLogRowValues, toLabelRows } from "./log-rows.ts";
+import { addToSpendRollup } from "./rollups.ts";
 import type { Db, RequestLogLabelsTable } from "./schema.ts";
 
 /**
@@ -15,11 +16,19 @@ export async function insertLogs(db: Db, records: readonly RequestLogRecord[]): 
   if (records.length === 0) return;
   const style = placeholderStyle(db);
   await db.transaction().execute(async (trx) => {
+    // Only rows actually inserted (RETURNING skips ids already there) add to the rollup, so a replay never counts twice.
+    const inserted = new Set<string>();
     for (const [start, size] of chunks(records.length)) {
       const params: unknown[] = [];
       for (let i = start; i < start + size; i++) pushLogRowValues(records[i] as RequestLogRecord, params);
-      await trx.executeQuery(CompiledQuery.raw(insertSql(style, "logs", size), params));
+      const result = await trx.executeQuery<{ id: string }>(CompiledQuery.raw(insertSql(style, "logs", size), params));
+      for (const row of result.rows) inserted.add(row.id);
     }
+    await addToSpendRollup(
+      trx,
+      style,
+      inserted.size === records.length ? records : records.filter((r) => inserted.has(r.id)),
+    );
     const labels = records.flatMap(toLabelRows);
     for (const [start, size] of chunks(labels.length)) {
       const params: unknown[] = [];
@@ -77,7 +86,7 @@ function insertSql(style: PlaceholderStyle, table: keyof typeof TABLES, rows: nu
       for (let c = 1; c <= width; c++) marks.push(style === "?" ? "?" : `$${r * width + c}`);
       tuples.push(`(${marks.join(",")})`);
     }
-    text = `insert into "${t.name}" (${t.columns.map((c) => `"${c}"`).join(",")}) values ${tuples.join(",")} on conflict ${t.conflict} do nothing`;
+    text = `insert into "${t.name}" (${t.columns.map((c) => `"${c}"`).join(",")}) values ${tuples.join(",")} on conflict ${t.conflict} do nothing${table === "logs" ? ' returning "id"' : ""}`;
     sqlCache.set(key, text);
   }
   return text;

@@ -52,6 +52,22 @@ const backends: {
     },
   },
   {
+    // The same store with its in-memory memo (SQLite only: no other process writes the table).
+    name: "sqlite with memo",
+    skip: false,
+    open: async () => {
+      const dir = await mkdtemp(join(tmpdir(), "tollgate-cache-"));
+      const db: Database = await openDatabase({ dataDir: dir });
+      return {
+        store: new SqlCacheStore(db.db, { memo: 2 }),
+        done: async () => {
+          await db.close();
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
     name: "redis",
     skip: redisSkip ?? false,
     open: async () => {

@@ -9,6 +9,7 @@ import { logTranslationMigration } from "./0007-log-translation.ts";
 import { modelAliasesMigration } from "./0008-model-aliases.ts";
 import { responseCacheMigration } from "./0009-response-cache.ts";
 import { alertWebhooksMigration } from "./0010-alert-webhooks.ts";
+import { spendRollupMigration } from "./0011-spend-rollup.ts";
 
 /**
  * Every migration, in order, as code (not files found at runtime), so they run the same from src/ and dist/.
@@ -25,6 +26,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0008_model_aliases": modelAliasesMigration,
   "0009_response_cache": responseCacheMigration,
   "0010_alert_webhooks": alertWebhooksMigration,
+  "0011_spend_rollup": spendRollupMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

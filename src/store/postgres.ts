@@ -1,5 +1,6 @@
-import { PostgresDialect } from "kysely";
+import { type DatabaseIntrospector, type Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
+import { CurrentSchemaIntrospector } from "./postgres-introspector.ts";
 
 /** PostgreSQL OIDs whose text form we parse ourselves. */
 const INT8_OID = 20;
@@ -46,8 +47,15 @@ export function createPostgresPool(options: PostgresPoolOptions): pg.Pool {
   });
 }
 
+/** Kysely's PostgreSQL dialect, introspecting only the current schema (see CurrentSchemaIntrospector). */
+class SchemaScopedPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new CurrentSchemaIntrospector(db);
+  }
+}
+
 export function createPostgresDialect(pool: pg.Pool): PostgresDialect {
-  return new PostgresDialect({ pool });
+  return new SchemaScopedPostgresDialect({ pool });
 }
 
 /** The URL without its password, for messages and logs. */

@@ -212,6 +212,8 @@ export async function replayHit(
   record.status = 200;
   record.servedModel = entry.response.model;
   record.costNanoUsd = 0;
+  record.cacheHit = probe.hit;
+  record.cacheSavedNanoUsd = entry.costNanoUsd;
   const saved = entry.costNanoUsd === null ? "unknown" : formatUsd(entry.costNanoUsd);
   const similarity = probe.similarity === null ? null : probe.similarity.toFixed(4);
   record.warnings = [

@@ -76,6 +76,10 @@ export function newCallState(rt: GatewayRuntime, spec: RouteSpec, req: FastifyRe
     developerId: null,
     upstreamDialect: null,
     warnings: [],
+    routingRule: null,
+    attempts: [],
+    cacheHit: null,
+    cacheSavedNanoUsd: null,
   };
   return {
     record,

@@ -67,4 +67,25 @@ export interface RequestLogRecord {
   upstreamDialect: Dialect | null;
   /** What translation could not carry across (a dropped tool, an unsupported parameter …); empty when nothing. */
   warnings: string[];
+  /** The routing rule that chose the target (its name); null when no rule matched. */
+  routingRule: string | null;
+  /** Every upstream attempt in order, when there was more than one or a rule/fallback was involved; else empty. */
+  attempts: UpstreamAttempt[];
+  /** A response-cache hit's layer; null when the request was not served from the cache. */
+  cacheHit: "exact" | "semantic" | null;
+  /** What a cache hit saved (the cached request's cost), nano-dollars; null when not a hit or the price is unknown. */
+  cacheSavedNanoUsd: number | null;
+}
+
+/** One try at an upstream: which provider, key and model, how it ended and how long it took. */
+export interface UpstreamAttempt {
+  provider: string;
+  /** Provider API key id (never the secret); null when none was used. */
+  providerKeyId: string | null;
+  model: string;
+  /** HTTP status the upstream answered; null when it never answered (connect error, timeout, reset). */
+  status: number | null;
+  latencyMs: number;
+  /** Why this attempt failed (`upstream_429`, `connect_refused`, `overloaded_before_content` …); null when it served. */
+  error: string | null;
 }

@@ -1,6 +1,6 @@
 import type { Selectable } from "kysely";
 import type { Dialect } from "../dialects/dialect.ts";
-import type { RequestLogRecord } from "./log-record.ts";
+import type { RequestLogRecord, UpstreamAttempt } from "./log-record.ts";
 import type { RequestLogLabelsTable, RequestLogsTable } from "./schema.ts";
 
 /** RequestLogRecord ⇄ request_logs row. The request_logs columns in insert order; `logRowValues` yields values in the same order. */
@@ -44,6 +44,10 @@ export const LOG_COLUMNS = [
   "developer_id",
   "upstream_dialect",
   "warnings",
+  "routing_rule",
+  "attempts",
+  "cache_hit",
+  "cache_saved_nano_usd",
 ] as const satisfies readonly (keyof RequestLogsTable)[];
 
 /**
@@ -92,6 +96,10 @@ export function pushLogRowValues(record: RequestLogRecord, out: unknown[]): void
     record.developerId ?? null,
     record.upstreamDialect ?? null,
     record.warnings && record.warnings.length > 0 ? JSON.stringify(record.warnings) : null,
+    record.routingRule ?? null,
+    record.attempts && record.attempts.length > 0 ? JSON.stringify(record.attempts) : null,
+    record.cacheHit ?? null,
+    record.cacheSavedNanoUsd ?? null,
   );
 }
 
@@ -106,6 +114,16 @@ function parseWarnings(text: string | null): string[] {
   try {
     const parsed: unknown = JSON.parse(text);
     return Array.isArray(parsed) ? parsed.filter((w): w is string => typeof w === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function parseAttempts(text: string | null): UpstreamAttempt[] {
+  if (text === null) return [];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? (parsed as UpstreamAttempt[]) : [];
   } catch {
     return [];
   }
@@ -164,6 +182,13 @@ export function fromLogRow(row: Selectable<RequestLogsTable>): RequestLogRecord 
     developerId: row.developer_id ?? null,
     upstreamDialect: (row.upstream_dialect ?? null) as Dialect | null,
     warnings: parseWarnings(row.warnings ?? null),
+    routingRule: row.routing_rule ?? null,
+    attempts: parseAttempts(row.attempts ?? null),
+    cacheHit: row.cache_hit === "exact" || row.cache_hit === "semantic" ? row.cache_hit : null,
+    cacheSavedNanoUsd:
+      row.cache_saved_nano_usd === null || row.cache_saved_nano_usd === undefined
+        ? null
+        : Number(row.cache_saved_nano_usd),
   };
 }
 

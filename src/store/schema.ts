@@ -48,6 +48,14 @@ export interface RequestLogsTable {
   upstream_dialect: string | null;
   /** JSON array text of translation warnings; null when there were none. */
   warnings: string | null;
+  /** Name of the routing rule that chose the target; null when none matched. */
+  routing_rule: string | null;
+  /** JSON array text of the upstream attempts (UpstreamAttempt); null for a single plain attempt. */
+  attempts: string | null;
+  /** `exact` | `semantic` for a response-cache hit; null otherwise. */
+  cache_hit: string | null;
+  /** What a cache hit saved (the original request's cost), nano-dollars; null when not a hit or unpriced. */
+  cache_saved_nano_usd: number | string | null;
 }
 
 /** One row per (log, label): lets both backends filter labels with plain indexed SQL. */

@@ -51,6 +51,10 @@ function record(over: Partial<RequestLogRecord> = {}): RequestLogRecord {
     developerId: null,
     upstreamDialect: null,
     warnings: [],
+    routingRule: null,
+    attempts: [],
+    cacheHit: null,
+    cacheSavedNanoUsd: null,
     ...over,
   };
 }

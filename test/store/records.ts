@@ -45,6 +45,10 @@ export function makeRecord(overrides: Partial<RequestLogRecord> = {}): RequestLo
     developerId: null,
     upstreamDialect: null,
     warnings: [],
+    routingRule: null,
+    attempts: [],
+    cacheHit: null,
+    cacheSavedNanoUsd: null,
     ...overrides,
   };
 }

@@ -10,6 +10,7 @@ import { modelAliasesMigration } from "./0008-model-aliases.ts";
 import { responseCacheMigration } from "./0009-response-cache.ts";
 import { alertWebhooksMigration } from "./0010-alert-webhooks.ts";
 import { spendRollupMigration } from "./0011-spend-rollup.ts";
+import { logRoutingCacheMigration } from "./0012-log-routing-cache.ts";
 
 /**
  * Every migration, in order, as code (not files found at runtime), so they run the same from src/ and dist/.
@@ -27,6 +28,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0009_response_cache": responseCacheMigration,
   "0010_alert_webhooks": alertWebhooksMigration,
   "0011_spend_rollup": spendRollupMigration,
+  "0012_log_routing_cache": logRoutingCacheMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -119,7 +119,7 @@ function record(i: number, startedAt: number, keys: ReturnType<typeof makeKeys>)
 }
 
 /** Multi-row INSERTs in big transactions, rows spread evenly over the last 32 days (the query reads 30). */
-function generate(dbPath: string, rows: number, now: number): { rowsPerSecond: number; seconds: number } {
+export function generate(dbPath: string, rows: number, now: number): { rowsPerSecond: number; seconds: number } {
   const db = new Database(dbPath);
   db.pragma("synchronous = OFF");
   const keys = makeKeys();
@@ -150,7 +150,7 @@ function generate(dbPath: string, rows: number, now: number): { rowsPerSecond: n
   return { seconds, rowsPerSecond: Math.round(rows / seconds) };
 }
 
-function rebuild(dbPath: string): { seconds: number; hourlyRows: number; dailyRows: number } {
+export function rebuild(dbPath: string): { seconds: number; hourlyRows: number; dailyRows: number } {
   const db = new Database(dbPath);
   const t0 = performance.now();
   db.transaction(() => {
@@ -195,6 +195,21 @@ async function spendQuery(url: string, token: string, groupBy: string, from: num
   const text = await res.text();
   if (res.status !== 200) throw new Error(`GET /api/spend ${res.status}: ${text.slice(0, 200)}`);
   return performance.now() - t0;
+}
+
+/**
+ * The gateway process's event-loop delay since the previous call, ms: prom-client's `monitorEventLoopDelay`
+ * histogram (perf_hooks, 10 ms sampling), which it resets at every `/metrics` scrape.
+ */
+async function eventLoopDelay(url: string): Promise<{ p50: number; p90: number; p99: number; max: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const ms = (name: string) => round(Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN) * 1000);
+  return {
+    p50: ms("nodejs_eventloop_lag_p50_seconds"),
+    p90: ms("nodejs_eventloop_lag_p90_seconds"),
+    p99: ms("nodejs_eventloop_lag_p99_seconds"),
+    max: ms("nodejs_eventloop_lag_max_seconds"),
+  };
 }
 
 const streamText = Array.from({ length: 60 }, (_, i) => `word${i}`).join(" ");
@@ -281,7 +296,9 @@ export async function benchAnalytics(options: AnalyticsOptions) {
 
     await streams(url, options.streams, 2); // warm-up
     const rounds = 5;
+    await eventLoopDelay(url); // resets the histogram
     const baseline = await streams(url, options.streams, rounds);
+    const baselineLoop = await eventLoopDelay(url);
     let querying = true;
     let queriesDuring = 0;
     const loop = (async () => {
@@ -291,15 +308,24 @@ export async function benchAnalytics(options: AnalyticsOptions) {
       }
     })();
     const during = await streams(url, options.streams, rounds);
+    const duringLoop = await eventLoopDelay(url);
     querying = false;
     await loop;
+    progress(
+      `event-loop delay (ms) baseline ${JSON.stringify(baselineLoop)}, during queries ${JSON.stringify(duringLoop)}`,
+    );
     return {
       rows: options.rows,
       generate: generated,
       rollupRebuild: rolled,
       rawLogTeamDayQuerySeconds: round(rawSeconds * 1000) / 1000,
       spendApiMs: queries,
-      streaming: { concurrent: options.streams, rounds, baseline, duringSpendQueries: { ...during, queriesDuring } },
+      streaming: {
+        concurrent: options.streams,
+        rounds,
+        baseline: { ...baseline, eventLoopDelayMs: baselineLoop },
+        duringSpendQueries: { ...during, eventLoopDelayMs: duringLoop, queriesDuring },
+      },
     };
   } finally {
     if (gateway) await stopChild(gateway, 10_000);

@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
 import type { Agent } from "undici";
 import { registerAdminApi } from "./admin/api.ts";
@@ -7,6 +8,7 @@ import type { GovernanceRouteOptions } from "./admin/governance-routes.ts";
 import { type AdminToken, loadAdminToken } from "./admin/token.ts";
 import { configWebhooks } from "./alerts/config.ts";
 import { AlertDispatcher, type AlertDispatcherTuning } from "./alerts/dispatcher.ts";
+import { SpendAnomalyDetector } from "./alerts/spend-anomalies.ts";
 import { openResponseCache } from "./cache/open.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { GatewayConfig } from "./config/load.ts";
@@ -26,6 +28,7 @@ import { registerClientRoutes } from "./http/client-routes.ts";
 import { registerHealthRoutes } from "./http/health-routes.ts";
 import { registerMetricsRoute } from "./http/metrics-route.ts";
 import { createHttpServer } from "./http/server.ts";
+import { registerUiRoutes } from "./http/ui-routes.ts";
 import { registerUsageRoute } from "./http/usage-route.ts";
 import { PriceBook, priceOverridesSchema } from "./metering/pricing/index.ts";
 import { UnpricedModels } from "./metering/unpriced.ts";
@@ -34,8 +37,13 @@ import { GatewayMetrics } from "./metrics/gateway-metrics.ts";
 import { createUpstreamAgent } from "./passthrough/upstream-agent.ts";
 import type { GatewayRuntime } from "./pipeline/runtime.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
+import { ProviderHealth } from "./routing/provider-health.ts";
+import { attachRoutingRules, EMPTY_ROUTER, RoutingRules } from "./routing/rules/index.ts";
+import { routingBudgetFigures } from "./routing/rules/wiring.ts";
+import { SessionAffinity } from "./routing/session-affinity.ts";
 import { type Database, openDatabase } from "./store/database.ts";
 import { LogWriter } from "./store/log-writer.ts";
+import { DEFAULT_LOG_RETENTION_DAYS, LogRetention } from "./store/retention.ts";
 import { createTracer } from "./telemetry/tracing.ts";
 
 export interface Gateway {
@@ -47,6 +55,10 @@ export interface Gateway {
   readonly adminToken: AdminToken;
   /** Delivers budget alerts to webhooks (background; `tick()` runs one pass). */
   readonly alertDispatcher: AlertDispatcher;
+  /** Deletes raw log rows past `retention.logsDays` (background; `runOnce()` runs one pass). */
+  readonly retention: LogRetention;
+  /** Spend-rate anomaly alerts (background; `runOnce()` checks now); null when `alerts.spendAnomalies.enabled` is false. */
+  readonly spendAnomalies: SpendAnomalyDetector | null;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
   /** Stops accepting, lets in-flight requests finish (up to `drainMs`), flushes the request log, closes everything. */
@@ -63,12 +75,17 @@ export interface GatewayDeps {
   governance?: GovernanceRouteOptions;
   /** Alert delivery timings (poll interval, backoff, timeout). */
   alertDelivery?: AlertDispatcherTuning;
+  /** Waits between upstream retries (default: a timer); tests pass one that advances their ManualClock. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Randomness for weighted routing, key picks and backoff jitter (default Math.random); tests pass a seeded one. */
+  random?: () => number;
 }
 
 /** The one place that wires implementations together (DESIGN.md: the hot path never waits on a database). */
 export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
   const clock = deps.clock ?? systemClock;
   const warn = deps.warn ?? onceToStderr();
+  const random = deps.random ?? Math.random;
   await mkdir(config.dataDir, { recursive: true });
   const database = await openDatabase({
     url: config.databaseUrl ?? undefined,
@@ -121,6 +138,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   const runtime: GatewayRuntime = {
     config,
     registry: new ProviderRegistry(config.providers),
+    router: EMPTY_ROUTER,
     governance: await loadKeySnapshot(database.db, { clock }),
     budgets,
     rates,
@@ -132,8 +150,17 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     warn,
     unpriced: new UnpricedModels(),
     metrics,
-    cache: openResponseCache(config, database),
+    cache: openResponseCache(config, database, warn),
     tracer,
+    affinity: new SessionAffinity(clock),
+    sleep: deps.sleep ?? ((ms) => delay(ms)),
+    random,
+    health: new ProviderHealth({
+      clock,
+      random,
+      keyCooldownMs: config.routing.keyCooldownMs,
+      breaker: config.routing.breaker,
+    }),
   };
   // Budget counters start from the request log's spend in each budget's current window (restarts forget nothing).
   const seeder = new BudgetSeeder(database.db, counters, budgets, clock);
@@ -158,7 +185,26 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
       }
     }
   };
-  governanceSync?.start(reloadGovernance);
+  // Routing rules: compiled at start and on every change (theirs through the API, others' through the sync).
+  const routingFigures = routingBudgetFigures({ counters, budgets, rates, clock, warn, runtime: () => runtime });
+  const routing = new RoutingRules({
+    db: database.db,
+    clock,
+    apply: (set) => {
+      runtime.router = set;
+    },
+    ...routingFigures,
+    ...(config.routingRules?.timeZone ? { timeZone: config.routingRules.timeZone } : {}),
+    announce: async () => governanceSync?.announce(),
+    warn,
+  });
+  attachRoutingRules(runtime, routing);
+  const seededRules = await routing.seed(config.routingRules ?? null);
+  if (seededRules.changed > 0) await governanceSync?.announce();
+  routingFigures.snapshot?.start();
+  governanceSync?.start(async () => {
+    await Promise.all([reloadGovernance(), routing.reload()]);
+  });
   const adminToken = await loadAdminToken(config.adminToken, config.dataDir);
 
   const app = createHttpServer(runtime);
@@ -166,6 +212,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   registerMetricsRoute(app, metrics, { token: config.metrics.token, host: config.host, warn });
   registerClientRoutes(app, runtime);
   registerUsageRoute(app, runtime, database, logWriter);
+  registerUiRoutes(app);
   await registerAdminApi(app, {
     runtime,
     database,
@@ -199,6 +246,37 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     configWebhooks: configWebhooks(config.alerts, clock.now()),
   });
   alertDispatcher.start();
+  const retention = new LogRetention({
+    db: database.db,
+    clock,
+    warn,
+    logsDays: config.retention?.logsDays ?? DEFAULT_LOG_RETENTION_DAYS,
+    // Rows inside a budget's current window stay: the budget seed rebuilds counters from them.
+    keepFrom: () => {
+      const now = clock.now();
+      let keep = Number.POSITIVE_INFINITY;
+      for (const b of runtime.governance.budgetsById.values()) {
+        const window = budgets.counterKey(b, now);
+        keep = Math.min(keep, window.end === null ? (b.anchorAt ?? b.createdAt) : window.start);
+      }
+      return keep;
+    },
+  });
+  retention.start();
+  const anomalyConfig = config.alerts?.spendAnomalies;
+  const spendAnomalies =
+    anomalyConfig?.enabled === false
+      ? null
+      : new SpendAnomalyDetector({
+          db: database.db,
+          clock,
+          warn,
+          governance: () => runtime.governance,
+          factor: anomalyConfig?.factor ?? 5,
+          minSpendNanoUsd: Math.round((anomalyConfig?.minSpendUsd ?? 1) * 1e9),
+          intervalMs: (anomalyConfig?.checkIntervalSeconds ?? 300) * 1000,
+        });
+  spendAnomalies?.start();
 
   let closing: Promise<void> | null = null;
   return {
@@ -209,6 +287,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     prices,
     adminToken,
     alertDispatcher,
+    retention,
+    spendAnomalies,
     async listen() {
       return app.listen({ host: config.host, port: config.port });
     },
@@ -223,13 +303,15 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
         await logWriter.close();
         await alerts.close();
         await alertDispatcher.close();
+        await retention.close();
+        await spendAnomalies?.close();
+        await routing.close();
         await counters.close();
         await hints?.close();
         await upstream.close();
         // Spans of the drained requests are exported before exit.
         await tracer.close().catch((err: unknown) => warn(`trace export on shutdown failed: ${String(err)}`));
-        await runtime.cache?.idle();
-        await runtime.cache?.store.close();
+        await runtime.cache?.close();
         await database.close();
       })();
       return closing;

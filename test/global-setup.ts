@@ -6,8 +6,12 @@
  * the run.
  */
 import { CLI_DIR_ENV, prepareClis, publishAvailability } from "./e2e/support/cli-install.ts";
+import { ensureUiBuilt } from "./ui/support/build-ui.ts";
 
 export async function globalSetup(): Promise<void> {
+  // The browser tests drive the built dashboard: rebuilt only when web/ changed since (~3 s), else a few stats.
+  const uiMs = ensureUiBuilt();
+  if (uiMs > 0) process.stderr.write(`[global-setup] built the dashboard in ${uiMs} ms\n`);
   const started = Date.now();
   const availability = await prepareClis();
   publishAvailability(availability);

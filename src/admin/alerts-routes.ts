@@ -9,7 +9,7 @@ const AlertsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
 
-/** `GET /api/alerts`: budget threshold alerts, newest first (`?budgetId=`, `?limit=` 1…1000, default 50). */
+/** `GET /api/alerts`: budget threshold and spend anomaly alerts (`kind`), newest first (`?budgetId=`, `?limit=` 1…1000, default 50). */
 export function registerAlertRoutes(api: FastifyInstance, db: Db, flush: () => Promise<void>): void {
   api.get("/alerts", async (req, reply) => {
     const parsed = AlertsQuery.safeParse(req.query);

@@ -7,9 +7,11 @@ import { registerGovernanceRoutes } from "./governance-routes.ts";
 import { registerLogRoutes } from "./logs-routes.ts";
 import { registerPricingRoutes } from "./pricing-routes.ts";
 import { registerProviderRoutes } from "./providers-routes.ts";
+import { registerRoutingRoutes } from "./routing-routes.ts";
 import { registerSessionRoutes } from "./sessions-routes.ts";
 import { registerSpendRoutes } from "./spend-routes.ts";
 import { isAdmin } from "./token.ts";
+import { registerUiSupportRoutes } from "./ui-support-routes.ts";
 
 /**
  * The management API under `/api`, behind `Authorization: Bearer <admin token>`. Bodies are JSON (the server keeps
@@ -62,6 +64,8 @@ export async function registerAdminApi(app: FastifyInstance, ctx: AdminContext):
       registerSpendRoutes(api, ctx);
       registerSessionRoutes(api, ctx);
       registerCacheRoutes(api, ctx);
+      registerRoutingRoutes(api, ctx);
+      registerUiSupportRoutes(api, ctx);
       await registerProviderRoutes(api, ctx);
       await registerGovernanceRoutes(api, ctx, ctx.governance);
     },

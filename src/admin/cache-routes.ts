@@ -9,7 +9,12 @@ const PurgeQuery = z.strictObject({ key: z.string().min(1).optional(), namespace
  * `?namespace=<x-tollgate-cache-key>` (both: entries matching both).
  */
 export function registerCacheRoutes(api: FastifyInstance, ctx: AdminContext): void {
-  api.get("/cache", async () => ({ enabled: ctx.runtime.cache != null, config: ctx.runtime.config.cache }));
+  api.get("/cache", async () => ({
+    enabled: ctx.runtime.cache != null,
+    config: ctx.runtime.config.cache,
+    // Vectors in this process's semantic index (null: no semantic layer).
+    semanticIndexEntries: ctx.runtime.cache?.semantic?.index.size ?? null,
+  }));
   api.delete("/cache", async (req, reply) => {
     const parsed = PurgeQuery.safeParse(req.query);
     if (!parsed.success) {
@@ -17,7 +22,7 @@ export function registerCacheRoutes(api: FastifyInstance, ctx: AdminContext): vo
     }
     const cache = ctx.runtime.cache;
     if (!cache) return { purged: 0 };
-    const purged = await cache.store.purge({
+    const purged = await cache.purge({
       ...(parsed.data.key !== undefined ? { key: parsed.data.key } : {}),
       ...(parsed.data.namespace !== undefined ? { namespace: parsed.data.namespace } : {}),
     });

@@ -1,6 +1,7 @@
 import { findPreset } from "../providers/presets.ts";
 import { type KeyInfo, keyFingerprint, type StoredProvider } from "../providers/provider-store.ts";
 import type { ConfigSource, ProviderConfig } from "../providers/types.ts";
+import type { ProviderHealth, ProviderHealthView } from "../routing/provider-health.ts";
 
 /** How `/api/providers` shows providers and keys: never a secret, only key ids, labels and fingerprints. */
 
@@ -10,6 +11,9 @@ export interface KeyView {
   fingerprint: string;
   source: ConfigSource;
   disabled: boolean;
+  /** Share of traffic relative to the provider's other keys; models it is limited to (null: all). */
+  weight?: number;
+  models?: readonly string[] | null;
 }
 
 export interface ProviderView {
@@ -24,6 +28,8 @@ export interface ProviderView {
   keyOptional: boolean;
   headers: string[];
   keys: KeyView[];
+  /** Circuit breaker and each live key's state (ok, cooling after a 429, flagged after a 401/403). */
+  health?: ProviderHealthView;
   /** Where the env/config provider of the same name comes from, which this API provider overrides. */
   overrides?: ConfigSource;
   createdAt?: number;
@@ -37,7 +43,7 @@ export interface ProviderOrigins {
 }
 
 /** A live provider as the API shows it. */
-export function providerView(p: ProviderConfig, origins: ProviderOrigins): ProviderView {
+export function providerView(p: ProviderConfig, origins: ProviderOrigins, health?: ProviderHealth): ProviderView {
   const stored = p.source === "api" ? origins.stored(p.name) : undefined;
   // The live config holds only enabled keys; a stored provider's disabled keys are shown from its row.
   const inherited = stored ? p.keys.filter((k) => k.source !== "api") : p.keys;
@@ -49,6 +55,8 @@ export function providerView(p: ProviderConfig, origins: ProviderOrigins): Provi
       fingerprint: keyFingerprint(k.secret),
       source: k.source,
       disabled: false,
+      ...(k.weight === undefined ? {} : { weight: k.weight }),
+      ...(k.models == null ? {} : { models: k.models }),
     })),
   ];
   const shadowed = p.source === "api" ? origins.configured(p.name) : undefined;
@@ -65,6 +73,14 @@ export function providerView(p: ProviderConfig, origins: ProviderOrigins): Provi
     // Header values may carry credentials: names only.
     headers: Object.keys(p.headers),
     keys,
+    ...(health
+      ? {
+          health: health.view(
+            p.name,
+            p.keys.map((k) => k.id),
+          ),
+        }
+      : {}),
     ...(shadowed ? { overrides: shadowed.source } : {}),
     ...(stored ? { createdAt: stored.createdAt, updatedAt: stored.updatedAt } : {}),
   };

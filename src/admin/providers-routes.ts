@@ -68,12 +68,13 @@ export async function registerProviderRoutes(api: FastifyInstance, ctx: AdminCon
   );
 
   api.post<KeyParams>("/providers/:name/keys/:id/test", async (req, reply) => testOneKey(r, req.params, reply));
+  api.post<KeyParams>("/providers/:name/keys/:id/reset", (req, reply) => resetKey(r, req.params, reply));
   api.post<NameParams>("/providers/:name/test", async (req, reply) => testProvider(r, req.params.name, reply));
 }
 
 function listProviders({ ctx, providers }: Routes) {
   return {
-    data: ctx.runtime.registry.list().map((p) => providerView(p, providers)),
+    data: ctx.runtime.registry.list().map((p) => providerView(p, providers, ctx.runtime.health)),
     unavailable: providers.loaded.unreadable,
   };
 }
@@ -83,9 +84,12 @@ function showProvider({ ctx, providers }: Routes, name: string, reply: FastifyRe
   const unreadable = providers.unreadable(name);
   // A stored provider that cannot be read is shown (so it can be deleted), beside what serves the name meanwhile.
   if (unreadable)
-    return { ...(live ? providerView(live, providers) : { name, source: "api" }), unavailable: unreadable.reason };
+    return {
+      ...(live ? providerView(live, providers, ctx.runtime.health) : { name, source: "api" }),
+      unavailable: unreadable.reason,
+    };
   if (!live) return notFound(reply, name);
-  return providerView(live, providers);
+  return providerView(live, providers, ctx.runtime.health);
 }
 
 async function createProvider({ ctx, providers }: Routes, body: unknown, reply: FastifyReply) {
@@ -106,10 +110,11 @@ async function createProvider({ ctx, providers }: Routes, body: unknown, reply: 
     );
   }
   await providers.reload();
+  ctx.runtime.health.reset(input.name);
   const shadowed = providers.configured(input.name);
   const live = ctx.runtime.registry.get(input.name);
   return reply.code(201).send({
-    ...(live ? providerView(live, providers) : { name: input.name }),
+    ...(live ? providerView(live, providers, ctx.runtime.health) : { name: input.name }),
     ...(shadowed
       ? {
           notice: `This provider overrides the "${input.name}" provider from ${sourceName(shadowed.source)} until it is deleted.`,
@@ -127,14 +132,17 @@ async function patchProvider({ ctx, providers }: Routes, name: string, body: unk
   if (typeof record === "string") return replyError(reply, 400, "invalid_request", record);
   await providers.store.update(record);
   await providers.reload();
+  // An edited provider starts afresh: its flags, cooldowns and breaker were about the old settings.
+  ctx.runtime.health.reset(name);
   const live = ctx.runtime.registry.get(name);
-  return live ? providerView(live, providers) : { name };
+  return live ? providerView(live, providers, ctx.runtime.health) : { name };
 }
 
-async function deleteProvider({ providers }: Routes, name: string, reply: FastifyReply) {
+async function deleteProvider({ ctx, providers }: Routes, name: string, reply: FastifyReply) {
   if (!(await providers.store.has(name))) return notStored(reply, providers, name);
   await providers.store.delete(name);
   await providers.reload();
+  ctx.runtime.health.reset(name);
   const restored = providers.configured(name);
   return {
     deleted: name,
@@ -154,21 +162,37 @@ async function addKey({ providers }: Routes, name: string, body: unknown, reply:
   return reply.code(201).send(storedKeyView(added));
 }
 
-async function patchKey({ providers }: Routes, { name, id }: KeyParams["Params"], body: unknown, reply: FastifyReply) {
+async function patchKey(
+  { ctx, providers }: Routes,
+  { name, id }: KeyParams["Params"],
+  body: unknown,
+  reply: FastifyReply,
+) {
   if (!providers.stored(name)) return notStored(reply, providers, name);
   const parsed = PatchKeySchema.safeParse(body);
   if (!parsed.success) return invalid(reply, "Invalid key change", parsed.error);
   const key = await providers.store.setKeyDisabled(name, id, parsed.data.disabled);
   if (!key) return keyNotFound(reply, name, id);
   await providers.reload();
+  ctx.runtime.health.reset(name, id);
   return storedKeyView(key);
 }
 
-async function deleteKey({ providers }: Routes, { name, id }: KeyParams["Params"], reply: FastifyReply) {
+async function deleteKey({ ctx, providers }: Routes, { name, id }: KeyParams["Params"], reply: FastifyReply) {
   if (!providers.stored(name)) return notStored(reply, providers, name);
   if (!(await providers.store.deleteKey(name, id))) return keyNotFound(reply, name, id);
   await providers.reload();
+  ctx.runtime.health.reset(name, id);
   return { deleted: id };
+}
+
+/** Takes a key back into use (a flag after 401/403, a cooldown): env and config keys cannot be edited to do so. */
+function resetKey({ ctx }: Routes, { name, id }: KeyParams["Params"], reply: FastifyReply) {
+  const provider = ctx.runtime.registry.get(name);
+  if (!provider) return notFound(reply, name);
+  if (!provider.keys.some((k) => k.id === id)) return keyNotFound(reply, name, id);
+  ctx.runtime.health.reset(name, id);
+  return ctx.runtime.health.view(name, [id]).keys[0];
 }
 
 function testOneKey({ ctx, providers }: Routes, { name, id }: KeyParams["Params"], reply: FastifyReply) {

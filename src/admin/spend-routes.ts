@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from "node:timers/promises";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { querySpendPartsFast } from "../store/rollups.ts";
@@ -117,6 +118,9 @@ function rowJson(row: Omit<SpendRow, "group">) {
     costUsd: usd(row.costNanoUsd),
     tokens: row.tokens,
     cacheSavingsUsd: usd(row.cacheSavingsNanoUsd),
+    cacheHits: row.cacheHits,
+    responseCacheSavingsNanoUsd: row.responseCacheSavingsNanoUsd,
+    responseCacheSavingsUsd: usd(row.responseCacheSavingsNanoUsd),
   };
 }
 
@@ -132,6 +136,8 @@ const CSV_NUMBERS = [
   "outputTokens",
   "reasoningTokens",
   "cacheSavingsUsd",
+  "cacheHits",
+  "responseCacheSavingsUsd",
 ];
 
 /**
@@ -160,6 +166,8 @@ function csv(groupBy: readonly SpendDimension[], rows: readonly SpendRow[]): str
       t.output,
       t.reasoning,
       usd(r.cacheSavingsNanoUsd),
+      r.cacheHits,
+      usd(r.responseCacheSavingsNanoUsd),
     ].map(String);
     lines.push([...r.group.map(csvField), ...numbers].join(","));
   }
@@ -206,7 +214,11 @@ export function registerSpendRoutes(api: FastifyInstance, ctx: AdminContext): vo
     // Reads see what was answered a moment ago (cheap when the writer's queue is empty).
     await ctx.logWriter.flush();
     const parts = await querySpendPartsFast(ctx.database.db, { kind: ctx.database.kind, from, to, groupBy, filters });
+    // Mapping the parts, merging them and writing the JSON each take a few ms for a big answer (thousands of
+    // groups): separate turns, so streams served meanwhile get their chunks out in between.
+    await yieldToLoop();
     const { rows, totals } = rollUpSpend(parts, cacheDiscount(ctx));
+    await yieldToLoop();
     if (q.format === "csv") {
       const name = `tollgate-spend-${new Date(from).toISOString().slice(0, 10)}-${new Date(to).toISOString().slice(0, 10)}.csv`;
       return reply

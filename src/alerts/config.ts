@@ -23,6 +23,18 @@ export const AlertsSectionSchema = z.strictObject({
         }),
     )
     .optional(),
+  /** Spend-rate anomaly alerts (alerts/spend-anomalies.ts): a key spending `factor`× its 7-day hourly average. */
+  spendAnomalies: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Current-hour spend above factor × the key's average hourly spend over the previous 7 days. Default 5. */
+      factor: z.number().gt(1).max(1000).default(5),
+      /** …and at least this much in the hour (USD), so small keys do not page anyone. Default 1. */
+      minSpendUsd: z.number().min(0).default(1),
+      /** How often the hourly rollup is checked. Default 300. */
+      checkIntervalSeconds: z.number().int().min(10).max(3600).default(300),
+    })
+    .optional(),
 });
 
 export type AlertsSection = z.infer<typeof AlertsSectionSchema>;

@@ -1,12 +1,19 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { fetch as undiciFetch } from "undici";
 import type { Clock } from "../clock.ts";
-import { type BudgetAlertsTable, budgetAlertsDb } from "../governance/budget-alerts.ts";
+import type { BudgetAlertsTable } from "../governance/budget-alerts.ts";
 import type { BudgetStanding } from "../governance/budget-gate.ts";
 import type { BudgetSnapshot, GovernanceSnapshot } from "../governance/entities/index.ts";
 import { formatNanoUsd } from "../metering/pricing/decimal.ts";
 import type { Db } from "../store/schema.ts";
 import { type BudgetForecast, forecastBudget } from "./forecast.ts";
+import {
+  type AlertRow,
+  alertKindsDb,
+  SPEND_ANOMALY_KIND,
+  type SpendAnomalyPayload,
+  spendAnomalyPayload,
+} from "./spend-anomalies.ts";
 import { type AlertWebhook, alertTablesDb, WebhookRepository } from "./webhooks.ts";
 
 export interface AlertDispatcherTuning {
@@ -61,6 +68,9 @@ export interface ForecastView extends Omit<BudgetForecast, "projectedExhaustionA
   projectedExhaustionAt: string | null;
   windowEnd: string | null;
 }
+
+/** Every kind of alert the dispatcher sends. */
+export type AnyAlertPayload = AlertPayload | SpendAnomalyPayload;
 
 const FANOUT_BATCH = 500;
 
@@ -135,7 +145,7 @@ export class AlertDispatcher {
   async #pass(): Promise<void> {
     await this.#o.beforeTick?.();
     const db = alertTablesDb(this.#o.db);
-    const alertsDb = budgetAlertsDb(this.#o.db);
+    const alertsDb = alertKindsDb(this.#o.db);
     const hooks = await this.#hooks(true);
     // No webhook: alerts stay undelivered (GET /api/alerts shows them so); a webhook added later gets only newer ones.
     const pending =
@@ -202,7 +212,7 @@ export class AlertDispatcher {
         ]),
       );
       const byId = new Map((await this.#hooks(false)).map((h) => [h.id, h]));
-      const payloads = new Map<string, AlertPayload>();
+      const payloads = new Map<string, AnyAlertPayload>();
       for (const a of alerts.values()) payloads.set(a.id, await this.#payload(a));
       await Promise.all(
         claimed.map((c) =>
@@ -273,7 +283,8 @@ export class AlertDispatcher {
     return chain;
   }
 
-  async #payload(a: BudgetAlertsTable): Promise<AlertPayload> {
+  async #payload(a: AlertRow): Promise<AnyAlertPayload> {
+    if (a.kind === SPEND_ANOMALY_KIND) return spendAnomalyPayload(a);
     const spend = Number(a.spend_nano_usd);
     const limit = Number(a.limit_nano_usd);
     const windowStart = Number(a.window_start);
@@ -326,7 +337,7 @@ export class AlertDispatcher {
     alertId: string,
     webhookId: string,
     attempts: number,
-    payload: AlertPayload | undefined,
+    payload: AnyAlertPayload | undefined,
     hook: AlertWebhook | undefined,
   ): Promise<void> {
     const db = alertTablesDb(this.#o.db);
@@ -396,7 +407,16 @@ export function forecastView(budget: BudgetSnapshot, standing: BudgetStanding, n
   };
 }
 
-function slackBody(p: AlertPayload): { text: string; blocks: unknown[] } {
+function slackBody(p: AnyAlertPayload): { text: string; blocks: unknown[] } {
+  if (p.type === SPEND_ANOMALY_KIND) {
+    return {
+      text: p.text,
+      blocks: [
+        { type: "section", text: { type: "mrkdwn", text: `:chart_with_upwards_trend: ${p.text}` } },
+        { type: "context", elements: [{ type: "mrkdwn", text: `key ${p.key.id} · hour from ${p.hourStart}` }] },
+      ],
+    };
+  }
   return {
     text: p.text,
     blocks: [

@@ -14,32 +14,75 @@ import type { Operation } from "../providers/endpoints.ts";
 import type { CanonicalResponse, CanonicalStreamEvent, ChatDialect } from "../translate/canonical.ts";
 import { clientTranslatorFor, isChatDialect, translatorFor } from "../translate/index.ts";
 import { accumulateStream } from "./accumulate.ts";
+import { cacheModeOf } from "./enablement.ts";
 import { exactKey as exactKeyOf } from "./exact-key.ts";
-import { embed, SemanticIndex, semanticQuery } from "./semantic.ts";
-import type { CacheEntry, ResponseCacheStore } from "./store.ts";
+import { embed, semanticQuery } from "./semantic.ts";
+import { SemanticLayer, semanticGroup } from "./semantic-layer.ts";
+import { type CacheEntry, entryId, type PurgeFilter, type ResponseCacheStore } from "./store.ts";
 import { synthesiseEvents } from "./synthesise.ts";
 
 /** The exact response cache: its store and the configured defaults. */
 export class ResponseCache {
   readonly store: ResponseCacheStore;
   readonly config: CacheConfig;
-  /** The semantic layer's per-process index (semantic.ts); entries themselves live in `store`. */
-  readonly index: SemanticIndex;
+  /** The semantic layer's per-process index, kept in step with `store` (semantic-layer.ts); null when not configured. */
+  readonly semantic: SemanticLayer | null;
   readonly #pending = new Set<Promise<void>>();
 
-  constructor(store: ResponseCacheStore, config: CacheConfig) {
+  /**
+   * `indexDir`: where the semantic index is saved when this process owns the store (null: a shared store, rebuilt
+   * from it). `pollMs`: how often a shared store's changes are read.
+   */
+  constructor(
+    store: ResponseCacheStore,
+    config: CacheConfig,
+    options: { indexDir?: string | null; warn?: (message: string) => void; pollMs?: number } = {},
+  ) {
     this.store = store;
     this.config = config;
-    this.index = new SemanticIndex(config.maxEntries);
+    const warn = options.warn ?? (() => {});
+    this.semantic = config.semantic
+      ? new SemanticLayer(store, {
+          dir: options.indexDir ?? null,
+          warn,
+          ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+        })
+      : null;
   }
 
-  /** Stores off the request path; a failing store only warns (the answer was already sent). */
+  /**
+   * Stores off the request path; a failing store only warns (the answer was already sent). An entry with a vector
+   * is indexed at once; entries the store evicted or found expired leave the index.
+   */
   save(entry: CacheEntry, warn: (message: string) => void): void {
+    if (entry.semantic && this.semantic) {
+      this.semantic.index.add(entry.semantic.group, entry.semantic.vector, {
+        id: entryId(entry.scope, entry.namespace, entry.exactKey),
+        exactKey: entry.exactKey,
+      });
+    }
     const p = this.store
       .put(entry, this.config.maxEntries)
+      .then((removed) => {
+        for (const id of removed) this.semantic?.index.remove(id);
+      })
       .catch((err: Error) => warn(`response cache unavailable (store): ${err.message}`))
       .finally(() => this.#pending.delete(p));
     this.#pending.add(p);
+  }
+
+  /** Deletes matching entries, and forgets their vectors. */
+  async purge(filter: PurgeFilter): Promise<number> {
+    const n = await this.store.purge(filter);
+    await this.semantic?.reconcile();
+    return n;
+  }
+
+  /** Waits for pending stores, saves the semantic index, closes the store. */
+  async close(): Promise<void> {
+    await this.idle();
+    await this.semantic?.close();
+    await this.store.close();
   }
 
   /** Resolves once every store started so far has finished (tests; shutdown). */
@@ -55,8 +98,9 @@ export interface CacheProbe {
   scope: string;
   namespace: string;
   ttlSeconds: number;
-  /** The client's body, parsed (the reply translator may depend on it). */
+  /** The client's body, parsed (the reply translator may depend on it), and as received (the loop guard's digest). */
   clientBody: unknown;
+  raw: Buffer;
   clientDialect: ChatDialect;
   stream: boolean;
   clientModel: string;
@@ -67,7 +111,7 @@ export interface CacheProbe {
   /** The semantic hit's cosine similarity. */
   similarity: number | null;
   /** Set when the semantic layer applies: where a stored answer's vector goes. */
-  semantic: { partition: string; vector: Float32Array } | null;
+  semantic: { group: string; vector: Float32Array } | null;
 }
 
 const GENERATE_OPS: ReadonlySet<Operation> = new Set<Operation>([
@@ -98,8 +142,8 @@ export async function probeCache(
 ): Promise<CacheProbe | null> {
   const cache = rt.cache;
   if (!cache) return null;
-  const mode = header(input.headers, "x-tollgate-cache");
-  if (mode === "off" || (!cache.config.exact && mode !== "exact" && mode !== "semantic")) return null;
+  const mode = cacheModeOf(input.headers, input.key, cache.config);
+  if (mode === "off") return null;
   const { spec } = input;
   if (
     !isChatDialect(spec.dialect) ||
@@ -127,6 +171,7 @@ export async function probeCache(
     namespace: (header(input.headers, "x-tollgate-cache-key") ?? "").slice(0, 200),
     ttlSeconds,
     clientBody,
+    raw: input.raw,
     clientDialect: spec.dialect,
     stream: input.stream,
     clientModel: input.clientModel,
@@ -142,22 +187,27 @@ export async function probeCache(
     return null;
   }
   const semantic = cache.config.semantic;
-  if (probe.entry || mode !== "semantic" || !semantic) return probe;
+  const layer = cache.semantic;
+  if (probe.entry || mode !== "semantic" || !semantic || !layer) return probe;
   const query = semanticQuery(spec.dialect, clientBody, input.upstreamModel, semantic);
   if (!query) return probe;
   const thresholdHeader = Number(header(input.headers, "x-tollgate-cache-threshold"));
   const threshold = thresholdHeader > 0 && thresholdHeader <= 1 ? thresholdHeader : semantic.threshold;
   try {
     const vector = await embed(rt.registry, semantic.embeddingModel, query.text);
-    const partition = `${probe.scope}\u0000${probe.namespace}\u0000${query.contextKey}`;
-    probe.semantic = { partition, vector };
-    const near = cache.index.nearest(partition, vector, threshold);
-    if (near) {
-      probe.entry = await cache.store.get(probe.scope, probe.namespace, near.exactKey, rt.clock.now());
-      if (probe.entry) {
-        probe.hit = "semantic";
-        probe.similarity = near.similarity;
+    const group = semanticGroup(probe.scope, probe.namespace, query.contextKey);
+    probe.semantic = { group, vector };
+    // Nearest first; a neighbour whose entry expired or was evicted elsewhere leaves the index, and the next is tried.
+    for (const near of layer.nearest(group, vector, threshold)) {
+      const entry = await cache.store.get(probe.scope, probe.namespace, near.exactKey, rt.clock.now());
+      if (!entry) {
+        layer.index.remove(near.id);
+        continue;
       }
+      probe.entry = entry;
+      probe.hit = "semantic";
+      probe.similarity = near.similarity;
+      break;
     }
   } catch (err) {
     rt.warn(`response cache: semantic layer skipped: ${(err as Error).message}`);
@@ -186,8 +236,10 @@ export function scopeOf(
 }
 
 /**
- * Answers a hit: counts it against rate limits (never against budgets), replays the stored response in the client's
- * dialect with fresh ids, and logs a row costing 0 that names the saving and the original request.
+ * Answers a hit: counts it against rate limits and the session's request cap and loop guard (never against budgets
+ * or spend caps), replays the stored response in the client's dialect with fresh ids, and logs a row costing 0 that
+ * names the saving and the original request. The row's token counts stay 0: they are what a provider billed (the
+ * original row has the served tokens), so token metrics, token rate windows and prompt-cache savings stay true.
  */
 export async function replayHit(
   rt: GatewayRuntime,
@@ -202,6 +254,11 @@ export async function replayHit(
   try {
     const limits = rt.rates.applicable(rt.governance, key, provider, upstreamModel);
     if (limits.length > 0) state.ticket = await rt.rates.admit(limits, state.record.id, 0);
+    // A hit is still the agent's request: the session's request cap and loop guard count it (an agent looping on a
+    // cached answer is still looping); its spend cap does not (a hit costs nothing).
+    if (key?.sessionCaps && state.record.sessionId) {
+      await rt.sessions.admit(key, state.record.sessionId, probe.raw, state.record.id, 0, { spend: false });
+    }
   } catch (err) {
     failBeforeUpstream(rt, state, res, err);
     return;
@@ -303,9 +360,9 @@ export function captureRelay(
         costNanoUsd: r.costNanoUsd,
         createdAt: now,
         expiresAt: now + probe.ttlSeconds * 1000,
+        ...(probe.semantic ? { semantic: probe.semantic } : {}),
       };
       probe.cache.save(entry, rt.warn);
-      if (probe.semantic) probe.cache.index.add(probe.semantic.partition, probe.semantic.vector, probe.exactKey);
     },
     onError: (err) => inner.onError(err),
     clientGone: () => inner.clientGone(),

@@ -1,6 +1,14 @@
 import type { Kysely } from "kysely";
 import type { CanonicalResponse } from "../translate/canonical.ts";
-import { type CacheEntry, entryId, type PurgeFilter, type ResponseCacheStore } from "./store.ts";
+import {
+  type CacheEntry,
+  decodeVector,
+  encodeVector,
+  entryId,
+  type PurgeFilter,
+  type ResponseCacheStore,
+  type SemanticRecord,
+} from "./store.ts";
 
 interface ResponseCacheTable {
   id: string;
@@ -13,13 +21,15 @@ interface ResponseCacheTable {
   created_at: number | string | bigint;
   expires_at: number | string | bigint;
   last_used_at: number | string | bigint;
+  semantic_group: string | null;
+  vector: string | null;
 }
 
 interface CacheTables {
   response_cache: ResponseCacheTable;
 }
 
-/** The response cache in the store layer's database (SQLite or PostgreSQL; migration 0009). */
+/** The response cache in the store layer's database (SQLite or PostgreSQL; migrations 0009, 0016). */
 export class SqlCacheStore implements ResponseCacheStore {
   readonly #db: Kysely<CacheTables>;
   /**
@@ -83,7 +93,7 @@ export class SqlCacheStore implements ResponseCacheStore {
     if (memo.size > this.#memoSize) memo.delete(memo.keys().next().value as string);
   }
 
-  async put(entry: CacheEntry, maxEntries: number): Promise<void> {
+  async put(entry: CacheEntry, maxEntries: number): Promise<string[]> {
     await this.#flushTouched();
     const row = {
       id: entryId(entry.scope, entry.namespace, entry.exactKey),
@@ -96,6 +106,8 @@ export class SqlCacheStore implements ResponseCacheStore {
       created_at: entry.createdAt,
       expires_at: entry.expiresAt,
       last_used_at: entry.createdAt,
+      semantic_group: entry.semantic?.group ?? null,
+      vector: entry.semantic ? encodeVector(entry.semantic.vector) : null,
     };
     await this.#db
       .insertInto("response_cache")
@@ -104,7 +116,12 @@ export class SqlCacheStore implements ResponseCacheStore {
       .execute();
     this.#remember(row.id, entry);
     // Expired rows first, then the least recently used beyond the cap.
-    await this.#db.deleteFrom("response_cache").where("expires_at", "<=", entry.createdAt).execute();
+    const expired = await this.#db
+      .deleteFrom("response_cache")
+      .where("expires_at", "<=", entry.createdAt)
+      .returning("id")
+      .execute();
+    const removed = expired.map((r) => r.id);
     const count = await this.#db
       .selectFrom("response_cache")
       .select((eb) => eb.fn.countAll().as("n"))
@@ -125,8 +142,42 @@ export class SqlCacheStore implements ResponseCacheStore {
           victims.map((v) => v.id),
         )
         .execute();
-      for (const v of victims) this.#memo?.delete(v.id);
+      for (const v of victims) {
+        this.#memo?.delete(v.id);
+        removed.push(v.id);
+      }
     }
+    return removed;
+  }
+
+  async semanticIds(): Promise<Map<string, string>> {
+    const rows = await this.#db
+      .selectFrom("response_cache")
+      .select(["id", "semantic_group"])
+      .where("semantic_group", "is not", null)
+      .execute();
+    return new Map(rows.map((r) => [r.id, r.semantic_group as string]));
+  }
+
+  async semanticRecords(ids: readonly string[]): Promise<SemanticRecord[]> {
+    const out: SemanticRecord[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.#db
+        .selectFrom("response_cache")
+        .select(["id", "exact_key", "semantic_group", "vector"])
+        .where("id", "in", ids.slice(i, i + 500))
+        .where("vector", "is not", null)
+        .execute();
+      for (const r of rows) {
+        out.push({
+          id: r.id,
+          exactKey: r.exact_key,
+          group: r.semantic_group as string,
+          vector: decodeVector(r.vector as string),
+        });
+      }
+    }
+    return out;
   }
 
   async #flushTouched(): Promise<void> {

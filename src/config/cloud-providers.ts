@@ -8,6 +8,7 @@ import {
 import { baseUrlEnvName } from "../providers/presets.ts";
 import type { ProviderConfig, ProviderKey } from "../providers/types.ts";
 import { vertexProvider } from "../providers/vertex.ts";
+import { providerKeyFromEntry } from "./provider-key-entry.ts";
 import type { ProviderEntry } from "./schema.ts";
 
 /**
@@ -43,11 +44,7 @@ function azureFromEntry(name: string, entry: ProviderEntry, env: NodeJS.ProcessE
   const baseUrl = env[baseUrlEnvName(name)] || entry.baseUrl;
   if (!baseUrl)
     throw new Error(`${where}: "baseUrl" is required: the resource endpoint, https://<resource>.openai.azure.com`);
-  let keys: ProviderKey[] = (entry.apiKeys ?? []).map((k) =>
-    typeof k === "string"
-      ? { id: keyId("config", k), secret: k, label: null, source: "config" }
-      : { id: k.id ?? keyId("config", k.key), secret: k.key, label: k.label ?? null, source: "config" },
-  );
+  let keys: ProviderKey[] = (entry.apiKeys ?? []).map((k) => providerKeyFromEntry(k, keyId));
   if (keys.length === 0) keys = azureKeysFromEnv(env, keyId);
   if (keys.length === 0) throw new Error(`${where}: "apiKeys" is required (or set AZURE_OPENAI_API_KEY)`);
   const foreign = (entry.dialects ?? []).filter((d) => !AZURE_DIALECTS.includes(d));

@@ -12,8 +12,11 @@ import { bedrockFromEntry, bedrockFromEnv } from "../providers/bedrock/settings.
 import { baseUrlEnvName, findPreset, PROVIDER_PRESETS, type ProviderPreset } from "../providers/presets.ts";
 import type { ConfigSource, ProviderConfig, ProviderKey } from "../providers/types.ts";
 import type { ModelAlias } from "../routing/aliases.ts";
+import { type ResilienceConfig, resolveResilience } from "../routing/resilience-config.ts";
+import type { RoutingSection } from "../routing/rules/schemas.ts";
 import { resolveTelemetry, type TelemetryConfig } from "../telemetry/config.ts";
 import { azureFromEnv, cloudKindOf, cloudProviderFromEntry, vertexFromEnv } from "./cloud-providers.ts";
+import { providerKeyFromEntry } from "./provider-key-entry.ts";
 import {
   type ConfigFile,
   ConfigFileSchema,
@@ -69,8 +72,14 @@ export interface GatewayConfig {
   telemetry: TelemetryConfig | null;
   /** The exact response cache (cache/); off by default. */
   cache: CacheConfig;
+  /** Retries, key cooldown and circuit breaker (the file's `routing` section), defaults resolved. */
+  routing: ResilienceConfig;
+  /** Routing rules declared in the file (`routing.rules`, `routing.timeZone`); routing/rules/manager.ts seeds them. */
+  routingRules?: RoutingSection | undefined;
   /** The config file's `alerts` section (webhooks declared there). */
   alerts?: AlertsSection | undefined;
+  /** The config file's `retention` section (store/retention.ts; default: raw logs 90 days). */
+  retention?: { logsDays?: number | undefined } | undefined;
   configPath: string | null;
 }
 
@@ -178,7 +187,10 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
       maxSeries: file.metrics?.maxSeries ?? 10_000,
     },
     telemetry: resolveTelemetry(env, file.telemetry, (m) => new ConfigError(m)),
+    routing: resolveResilience(file.routing),
+    routingRules: { timeZone: file.routing?.timeZone, rules: file.routing?.rules },
     alerts: file.alerts,
+    retention: file.retention,
     configPath: configPath ? resolve(configPath) : null,
   };
 }
@@ -337,11 +349,7 @@ function providerFromEntry(name: string, entry: ProviderEntry, env: NodeJS.Proce
   }
   const baseUrl = env[baseUrlEnvName(name)] || entry.baseUrl || preset?.baseUrl;
   if (!baseUrl) throw new ConfigError(`providers.${name}: "baseUrl" is required for a provider with no preset`);
-  const keys: ProviderKey[] = (entry.apiKeys ?? []).map((k) =>
-    typeof k === "string"
-      ? { id: keyId("config", k), secret: k, label: null, source: "config" }
-      : { id: k.id ?? keyId("config", k.key), secret: k.key, label: k.label ?? null, source: "config" },
-  );
+  const keys: ProviderKey[] = (entry.apiKeys ?? []).map((k) => providerKeyFromEntry(k, keyId));
   if (kind === "bedrock") return bedrockFromEntry(name, entry, { preset, keys, env, keyId });
   const defaults: Pick<ProviderConfig, "auth" | "dialects"> =
     kind === "anthropic"

@@ -12,12 +12,22 @@ import {
   TeamCreateSchema,
 } from "../governance/entities/schemas.ts";
 import { fallbackPriceSchema } from "../metering/pricing/fallback.ts";
+import { RESILIENCE_FIELDS } from "../routing/resilience-config.ts";
+import { ROUTING_RULES_FIELDS } from "../routing/rules/schemas.ts";
 import { TelemetrySectionSchema } from "../telemetry/config.ts";
 
 /** A provider API key in a config file: the secret alone, or with a stable id and a label. */
 const ProviderKeyEntry = z.union([
   z.string().min(1),
-  z.strictObject({ id: z.string().min(1).optional(), key: z.string().min(1), label: z.string().optional() }),
+  z.strictObject({
+    id: z.string().min(1).optional(),
+    key: z.string().min(1),
+    label: z.string().optional(),
+    /** Share of the provider's traffic relative to its other keys (default 1). */
+    weight: z.number().positive().max(1_000_000).optional(),
+    /** Models this key may serve: exact names or globs (`gpt-4.1*`); default every model. */
+    models: z.array(z.string().min(1)).optional(),
+  }),
 ]);
 
 const HttpUrl = z.string().refine((s) => {
@@ -356,10 +366,25 @@ export const ConfigFileSchema = z.strictObject({
   governance: GovernanceSectionSchema.optional(),
   /** Model aliases for every request, below keys' and teams' own (routing/aliases.ts); first match wins. */
   aliases: ModelAliasListSchema.optional(),
+  /** Retries, key cooldown and circuit breaker (routing/resilience-config.ts). */
+  routing: z
+    .strictObject({
+      ...RESILIENCE_FIELDS,
+      /** Routing rules in CEL and their time zone (routing/rules/); read-only through the API. */
+      ...ROUTING_RULES_FIELDS,
+    })
+    .optional(),
   /** OTLP traces (telemetry/config.ts); the standard OTEL_* env vars win. */
   telemetry: TelemetrySectionSchema.optional(),
   /** Alert webhooks declared in the file (alerts/config.ts). */
   alerts: AlertsSectionSchema.optional(),
+  /** Raw request-log retention (store/retention.ts); the spend rollups are kept forever. */
+  retention: z
+    .strictObject({
+      /** Days raw log rows are kept (default 90); 0 keeps them forever. */
+      logsDays: z.number().int().min(0).max(36_500).optional(),
+    })
+    .optional(),
   /** The exact response cache (cache/); off unless `exact: true`. */
   cache: z
     .strictObject({

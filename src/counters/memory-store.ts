@@ -333,6 +333,20 @@ export class MemoryCounterStore implements CounterStore {
     return items;
   }
 
+  /** A budget counter's value now, synchronously (routing rules read it per request); undefined when unknown. */
+  peek(key: string): CounterValue | undefined {
+    const counter = this.#live(key, this.#now());
+    return counter === undefined ? undefined : { committed: counter.committed, reserved: counter.reserved };
+  }
+
+  /** Units in a rate window now, synchronously; undefined when the window is unknown. */
+  peekWindow(key: string): number | undefined {
+    const window = this.#windows.get(key);
+    if (window === undefined) return undefined;
+    window.slide(this.#clock.now());
+    return window.total;
+  }
+
   /** Entries held (counters, reservations, rate windows, lease sets): lets tests see that old state is forgotten. */
   get sizes(): { counters: number; reservations: number; windows: number; leaseSets: number } {
     return {

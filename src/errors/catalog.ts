@@ -41,6 +41,8 @@ export const ERROR_CATALOG = {
   TG_COUNTERS_UNAVAILABLE: { status: 503, kind: "upstream_unavailable" },
   TG_NOT_FOUND: { status: 404, kind: "not_found" },
   TG_NO_PROVIDER_KEY: { status: 503, kind: "upstream_unavailable" },
+  /** The provider's circuit breaker is open after repeated failures, and no fallback is left. */
+  TG_PROVIDER_CIRCUIT_OPEN: { status: 503, kind: "upstream_unavailable" },
   /** The provider's own credentials could not be turned into an access token (Vertex AI's token endpoint refused). */
   TG_PROVIDER_AUTH: { status: 502, kind: "upstream_error" },
   TG_UPSTREAM_UNREACHABLE: { status: 502, kind: "upstream_error" },

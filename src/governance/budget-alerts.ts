@@ -33,6 +33,10 @@ export function budgetAlertsDb(db: Db): BudgetAlertsDb {
 
 export interface BudgetAlert {
   id: string;
+  /** 'budget.threshold', or 'spend_anomaly' (alerts/spend-anomalies.ts; budgetId is then `spend_anomaly:<key id>`). */
+  kind: string;
+  /** Kind-specific JSON (an anomaly's baseline and factor); null for threshold alerts. */
+  details: unknown;
   budgetId: string;
   budgetName: string | null;
   scopeType: string;
@@ -270,11 +274,16 @@ export interface BudgetAlertFilter {
 /** Recent alerts, newest first (ids are UUIDv7: equal times keep creation order). */
 export async function listBudgetAlerts(db: Db, filter: BudgetAlertFilter = {}): Promise<BudgetAlert[]> {
   const limit = Math.min(1000, Math.max(1, Math.floor(filter.limit ?? 50)));
-  let query = budgetAlertsDb(db).selectFrom("budget_alerts").selectAll();
+  let query = budgetAlertsDb(db)
+    .withTables<{ budget_alerts: { kind: string; details: string | null } }>()
+    .selectFrom("budget_alerts")
+    .selectAll();
   if (filter.budgetId !== undefined) query = query.where("budget_id", "=", filter.budgetId);
   const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc").limit(limit).execute();
   return rows.map((r) => ({
     id: r.id,
+    kind: r.kind,
+    details: r.details === null ? null : (JSON.parse(r.details) as unknown),
     budgetId: r.budget_id,
     budgetName: r.budget_name,
     scopeType: r.scope_type,

@@ -58,7 +58,8 @@ export class BudgetHold {
   readonly id: string;
   readonly items: readonly HeldItem[];
   readonly estimate: CostEstimate;
-  readonly pricing: HoldPricing;
+  /** Replaced when the call falls back to another model (pipeline/attempts.ts), so the stream prices what it buys. */
+  pricing: HoldPricing;
   /** The virtual key the request came with (null: anonymous), for learning its habits. */
   readonly keyId: string | null;
   /** The output cap sent upstream when admission lowered the client's max_tokens; null when unchanged. */

@@ -38,6 +38,8 @@ export class SessionGate {
     body: Buffer,
     requestId: string,
     estimateNanoUsd: number,
+    /** `spend: false`: the request costs nothing (a response-cache hit): counted and loop-guarded, never priced. */
+    options: { spend?: boolean } = {},
   ): Promise<SessionHold | null> {
     const caps = key?.sessionCaps;
     if (!key || !caps || !sessionId) return null;
@@ -71,7 +73,7 @@ export class SessionGate {
           );
         }
       }
-      if (caps.maxNanoUsd === null) return null;
+      if (caps.maxNanoUsd === null || options.spend === false) return null;
       const counter = `${base}:spend`;
       const reserved = await this.#counters.reserve({
         id: `${requestId}:session`,

@@ -42,8 +42,21 @@ interface RequestSeries {
   costNano: number;
   costCarry: bigint;
   unpriced: number;
+  /** Response-cache hits and what they saved (the original calls' cost), per layer: [exact, semantic]. */
+  hits: [number, number];
+  saved: [NanoSum, NanoSum];
+  /** `labels` plus each cache `layer`, made at the first scrape. */
+  layered: Readonly<Record<string, string>>[] | null;
   timing: TimingSeries;
 }
+
+/** Integer nano-dollars: a number until CARRY_AT, then carried into a BigInt (exact). */
+interface NanoSum {
+  nano: number;
+  carry: bigint;
+}
+
+const CACHE_LAYERS = ["exact", "semantic"] as const;
 
 interface CountSeries {
   labels: Readonly<Record<string, string>>;
@@ -151,6 +164,11 @@ export class GatewayMetrics implements MetricsSink {
         // Tokens were used but their price is unknown (as the spend API counts unpriced requests).
         s.unpriced++;
       }
+      if (r.cacheHit !== null) {
+        const layer = r.cacheHit === "exact" ? 0 : 1;
+        s.hits[layer]++;
+        if (r.cacheSavedNanoUsd !== null) addNano(s.saved[layer], r.cacheSavedNanoUsd);
+      }
       const t = s.timing;
       observeInto(t.duration, DURATION_BUCKETS, timings.durationMs / 1000);
       const upstreamMs = timings.upstreamMs;
@@ -225,6 +243,12 @@ export class GatewayMetrics implements MetricsSink {
       costNano: 0,
       costCarry: 0n,
       unpriced: 0,
+      hits: [0, 0],
+      saved: [
+        { nano: 0, carry: 0n },
+        { nano: 0, carry: 0n },
+      ],
+      layered: null,
       timing: this.#timingSeries(labels.provider ?? "", labels.model ?? "", labels.status ?? ""),
     };
     this.#requests.set(key, series);
@@ -317,9 +341,32 @@ export class GatewayMetrics implements MetricsSink {
     counter("tollgate_unpriced_requests_total", "Requests that used tokens of a model without a known price.", (c) => {
       for (const s of requests.values()) c.inc(s.labels, s.unpriced);
     });
-    counter("tollgate_cache_hits_total", "Requests answered from the response cache.", (c) => {
-      for (const s of requests.values()) c.inc(s.labels, 0);
-    });
+    const layered = (s: RequestSeries) => {
+      s.layered ??= CACHE_LAYERS.map((layer) => ({ ...s.labels, layer }));
+      return s.layered;
+    };
+    counter(
+      "tollgate_cache_hits_total",
+      "Requests answered from the response cache, by layer (exact, semantic).",
+      (c) => {
+        for (const s of requests.values()) {
+          const l = layered(s);
+          for (let i = 0; i < l.length; i++) c.inc(l[i] ?? {}, s.hits[i] ?? 0);
+        }
+      },
+      [...labelNames, "layer"],
+    );
+    counter(
+      "tollgate_cache_saved_usd_total",
+      "What response-cache hits saved in USD: the original calls' cost (exactly the request log's sum of cache_saved_nano_usd).",
+      (c) => {
+        for (const s of requests.values()) {
+          const l = layered(s);
+          for (let i = 0; i < l.length; i++) c.inc(l[i] ?? {}, nanoToUsd(s.saved[i] as NanoSum));
+        }
+      },
+      [...labelNames, "layer"],
+    );
     counter(
       "tollgate_rejections_total",
       "Requests the gateway refused before the provider, by error kind (authentication 401, permission 403, budget_exhausted 402, rate_limited 429, invalid_request 400 …).",
@@ -416,6 +463,20 @@ export class GatewayMetrics implements MetricsSink {
 function usdOf(s: RequestSeries): number {
   if (s.costCarry === 0n) return s.costNano / 1e9;
   const nano = s.costCarry + BigInt(s.costNano);
+  return Number(`${nano / 1_000_000_000n}.${(nano % 1_000_000_000n).toString().padStart(9, "0")}`);
+}
+
+function addNano(sum: NanoSum, nano: number): void {
+  sum.nano += nano;
+  if (sum.nano >= CARRY_AT) {
+    sum.carry += BigInt(sum.nano);
+    sum.nano = 0;
+  }
+}
+
+function nanoToUsd(sum: NanoSum): number {
+  if (sum.carry === 0n) return sum.nano / 1e9;
+  const nano = sum.carry + BigInt(sum.nano);
   return Number(`${nano / 1_000_000_000n}.${(nano % 1_000_000_000n).toString().padStart(9, "0")}`);
 }
 

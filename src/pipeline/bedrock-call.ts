@@ -13,6 +13,7 @@ import { authHeaders, type Operation, upstreamUrl } from "../providers/endpoints
 import type { Resolution } from "../providers/registry.ts";
 import { isChatDialect } from "../translate/index.ts";
 import type { CallState } from "./call-state.ts";
+import { DONE, type ExchangeControls, type ExchangeOutcome, type UpstreamCall } from "./exchange.ts";
 import type { ParsedCall, RouteSpec } from "./ingress.ts";
 import { capOutputTokens } from "./output-cap.ts";
 import { BodyRelay, type Relay } from "./relay-body.ts";
@@ -32,24 +33,15 @@ const EVENT_STREAM = "application/vnd.amazon.eventstream";
 /** Client headers a Bedrock request never forwards: the rewrite sets them, or they belong to the client's own AWS auth. */
 const OWN_HEADER = /^(?:content-|accept$|anthropic-|x-amz-|amz-sdk-|x-amzn-)/;
 
-/** What the pipeline's exchange (model-call.ts) offers a relay: resume a paused upstream, or stop it. */
-export interface ExchangeControls {
-  resume: () => void;
-  stop: () => void;
-}
-
-/** The pipeline's upstream exchange (model-call.ts), handed in so this module does not import its caller. */
+/** The pipeline's upstream exchange (exchange.ts) with the attempt's retry hooks bound (model-call.ts). */
 export type Exchange = (
   rt: GatewayRuntime,
   state: CallState,
   res: ServerResponse,
   providerName: string,
   requestBytes: number,
-  call: {
-    request: { origin: string; path: string; method: "POST"; headers: Record<string, string>; body: Buffer };
-    relay: (status: number, headers: IncomingHttpHeaders, controls: ExchangeControls) => Relay;
-  },
-) => Promise<void>;
+  call: UpstreamCall,
+) => Promise<ExchangeOutcome>;
 
 export interface BedrockCallInput {
   rt: GatewayRuntime;
@@ -74,7 +66,7 @@ export interface BedrockCallInput {
  * which serves every Bedrock model. Requests are SigV4-signed with the provider's access key pair (or carry a
  * Bedrock API key); streamed replies are AWS event streams, bridged to SSE for the relays.
  */
-export async function bedrockCall(input: BedrockCallInput): Promise<void> {
+export async function bedrockCall(input: BedrockCallInput): Promise<ExchangeOutcome> {
   const { rt, state, res, spec, parsed, resolution, raw, lowered } = input;
   const model = resolution.upstreamModel;
   let call: Prepared;
@@ -106,7 +98,7 @@ export async function bedrockCall(input: BedrockCallInput): Promise<void> {
     }
   } catch (err) {
     failBeforeUpstream(rt, state, res, err);
-    return;
+    return DONE;
   }
   const stream = call.op === "invoke-stream" || call.op === "converse-stream";
   const url = upstreamUrl(resolution.provider, call.op, model, "");
@@ -115,11 +107,11 @@ export async function bedrockCall(input: BedrockCallInput): Promise<void> {
     headers = await requestHeaders(input, url, stream, call.body);
   } catch (err) {
     failBeforeUpstream(rt, state, res, err);
-    return;
+    return DONE;
   }
   if (res.destroyed) {
     settleClientGone(rt, state, raw.length);
-    return;
+    return DONE;
   }
   const origin = new URL(url).origin;
   return input.exchange(rt, state, res, resolution.provider.name, raw.length, {

@@ -7,7 +7,7 @@ import type { RateTicket } from "../governance/rate-gate.ts";
 import type { SessionHold } from "../governance/session-gate.ts";
 import type { ProviderConfig } from "../providers/types.ts";
 import { uuidv7 } from "../store/ids.ts";
-import type { RequestLogRecord } from "../store/log-record.ts";
+import type { RequestLogRecord, UpstreamAttempt } from "../store/log-record.ts";
 import type { RouteSpec } from "./ingress.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 
@@ -25,6 +25,10 @@ export interface CallState {
   /** The session spend cap's hold. */
   sessionHold: SessionHold | null;
   /** performance.now() when the upstream request was dispatched (0: never) and when its response ended (0: not yet). */
+  /** The upstream attempt in flight (pipeline/attempts.ts); finish() completes it from the row. */
+  openAttempt: UpstreamAttempt | null;
+  /** performance.now() at each attempt's dispatch, parallel to record.attempts (for trace spans). */
+  attemptStarts: number[];
   upstreamStart: number;
   upstreamEnd: number;
   /** performance.now() around admission; kept only when tracing is on. */
@@ -89,6 +93,8 @@ export function newCallState(rt: GatewayRuntime, spec: RouteSpec, req: FastifyRe
     hold: null,
     ticket: null,
     sessionHold: null,
+    openAttempt: null,
+    attemptStarts: [],
     upstreamStart: 0,
     upstreamEnd: 0,
   };

@@ -16,6 +16,7 @@ import type { ChatDialect } from "../translate/canonical.ts";
 import { clientTranslatorFor, isChatDialect, TranslationError, translatorFor } from "../translate/index.ts";
 import type { Exchange } from "./bedrock-call.ts";
 import type { CallState } from "./call-state.ts";
+import { DONE, type ExchangeOutcome } from "./exchange.ts";
 import type { RouteSpec } from "./ingress.ts";
 import { formatUsd } from "./money.ts";
 import type { Relay } from "./relay-body.ts";
@@ -84,20 +85,20 @@ function countApiOf(provider: ProviderConfig, model: string): CountApi | null {
   return null;
 }
 
-export function countTokensCall(input: CountTokensInput): Promise<void> {
+export function countTokensCall(input: CountTokensInput): Promise<ExchangeOutcome> {
   const { rt, state, res, spec, resolution, raw } = input;
   const { provider, upstreamModel } = resolution;
   const api = countApiOf(provider, upstreamModel);
   if (api === null || !isChatDialect(spec.dialect)) {
     answerEstimate(input, `provider "${provider.name}" has no token counting API for ${upstreamModel}`);
-    return Promise.resolve();
+    return Promise.resolve(DONE);
   }
   let prepared: { op: Operation | null; url: string; body: Buffer; warnings: string[] };
   try {
     prepared = prepareCount(input, spec.dialect, api);
   } catch (err) {
     failBeforeUpstream(rt, state, res, err);
-    return Promise.resolve();
+    return Promise.resolve(DONE);
   }
   state.record.upstreamDialect = api.dialect;
   state.record.warnings = [...state.record.warnings, ...prepared.warnings];

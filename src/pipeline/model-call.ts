@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
-import { performance } from "node:perf_hooks";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { attributeSession } from "../attribution/session.ts";
 import { type CacheProbe, captureRelay, probeCache, replayHit } from "../cache/response-cache.ts";
@@ -7,26 +6,27 @@ import type { Dialect } from "../dialects/dialect.ts";
 import { GatewayError } from "../errors/catalog.ts";
 import { authenticateRequest } from "../governance/authenticate.ts";
 import { forwardableOwnCredential } from "../governance/credential-policy.ts";
-import { checkKeyAccess, type VirtualKeySnapshot } from "../governance/entities/index.ts";
+import type { VirtualKeySnapshot } from "../governance/entities/index.ts";
 import { clientCredential, upstreamRequestHeaders } from "../passthrough/headers.ts";
-import { upstreamFailure } from "../passthrough/upstream-errors.ts";
-import { UpstreamExchange } from "../passthrough/upstream-exchange.ts";
 import { eventStreamResponse } from "../providers/bedrock/event-stream-response.ts";
 import { authHeaders, upstreamUrl } from "../providers/endpoints.ts";
-import { dialectsOf, type Resolution } from "../providers/registry.ts";
-import type { ProviderConfig } from "../providers/types.ts";
+import { dialectsOf } from "../providers/registry.ts";
+import type { ProviderConfig, ProviderKey } from "../providers/types.ts";
 import { adaptUpstreamBody } from "../providers/upstream-body.ts";
 import { applyModelAlias } from "../routing/aliases.ts";
 import { type ChatDialect, isChatDialect, translationTarget } from "../translate/index.ts";
 import { admit } from "./admission.ts";
-import { bedrockCall } from "./bedrock-call.ts";
+import { type AttemptAuth, runAttempts } from "./attempts.ts";
+import { bedrockCall, type Exchange } from "./bedrock-call.ts";
 import { type CallState, newCallState } from "./call-state.ts";
 import { countTokensCall, isCountOperation } from "./count-tokens.ts";
+import { DONE, type ExchangeOutcome, exchange, type RetryHooks } from "./exchange.ts";
 import { maxOutputTokens, type ParsedCall, parseModelCall, type RouteSpec } from "./ingress.ts";
 import { capOutputTokens } from "./output-cap.ts";
 import { prepareBody } from "./prepare-body.ts";
 import { BodyRelay, type Relay } from "./relay-body.ts";
 import { StreamRelay } from "./relay-stream.ts";
+import { type AttemptTarget, type CallRoute, routeCall } from "./route.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 import { failBeforeUpstream, settleClientGone } from "./settle.ts";
 import {
@@ -56,7 +56,7 @@ export async function handleModelCall(
   const state = newCallState(rt, spec, req);
   let key: VirtualKeySnapshot | null;
   let parsed: ParsedCall;
-  let resolution: Resolution;
+  let route: CallRoute;
   try {
     // Who is asking comes first: an unauthenticated request learns nothing about models or bodies.
     key = authenticateRequest(req.headers, req.url, rt.governance, {
@@ -77,40 +77,26 @@ export async function handleModelCall(
     // Aliases first (key → team → config file); the log keeps the model the client asked for, and the key's
     // allowed models are checked against the alias's target, the model actually served.
     const aliased = applyModelAlias(parsed.model, key?.aliases ?? null, rt.config.aliases);
-    resolution = rt.registry.resolve(aliased.model, spec.dialect);
-    if (key) {
-      const access = checkKeyAccess(key, resolution.provider.name, resolution.upstreamModel);
-      if (!access.ok) throw new GatewayError("TG_FORBIDDEN", access.message);
-    }
+    const resolution = rt.registry.resolve(aliased.model, spec.dialect);
+    // Routing rules may send the call elsewhere; the key's allow-lists are checked on the targets it ends up with.
+    route = routeCall(rt, state, {
+      dialect: spec.dialect,
+      headers: req.headers,
+      key,
+      clientModel: parsed.model,
+      resolution,
+      raw,
+    });
   } catch (err) {
     failBeforeUpstream(rt, state, res, err);
     return;
   }
-  const { provider } = resolution;
+  const first = (route.targets[0] as AttemptTarget).resolution;
+  const { provider } = first;
   state.provider = provider;
-  state.upstreamModel = resolution.upstreamModel;
+  state.upstreamModel = first.upstreamModel;
   state.record.provider = provider.name;
 
-  let credentials = upstreamAuth(rt, state, req.headers, key);
-  if (credentials instanceof Promise) {
-    // Only the provider's first access token (or one that lapsed) is waited for; later ones are cached.
-    try {
-      credentials = await credentials;
-    } catch (err) {
-      failBeforeUpstream(rt, state, res, err);
-      return;
-    }
-  }
-  const auth = credentials;
-  if (auth === null) {
-    failBeforeUpstream(
-      rt,
-      state,
-      res,
-      new GatewayError("TG_NO_PROVIDER_KEY", `Provider "${provider.name}" has no API key configured.`),
-    );
-    return;
-  }
   // The exact cache: a hit is answered here, before any budget is reserved (cache/response-cache.ts).
   const probe = await probeCache(rt, {
     spec,
@@ -119,16 +105,16 @@ export async function handleModelCall(
     raw,
     clientModel: parsed.model,
     stream: parsed.stream,
-    upstreamModel: resolution.upstreamModel,
+    upstreamModel: first.upstreamModel,
     providerKind: provider.kind,
     key,
   });
-  if (probe?.entry) return replayHit(rt, state, res, probe, key, provider.name, resolution.upstreamModel);
+  if (probe?.entry) return replayHit(rt, state, res, probe, key, provider.name, first.upstreamModel);
   try {
     await admit(rt, state, key, raw, {
       provider: provider.name,
       pricingProvider: provider.pricingId ?? provider.name,
-      model: resolution.upstreamModel,
+      model: first.upstreamModel,
       requestBytes: raw.length,
       maxOutputTokens: maxOutputTokens(parsed),
       sessionId: state.record.sessionId,
@@ -143,24 +129,74 @@ export async function handleModelCall(
     settleClientGone(rt, state, 0);
     return;
   }
-  // The budget's remainder buys less than the client's max_tokens: ask the provider for no more than that.
-  const lowered = state.hold?.loweredMaxOutputTokens ?? null;
+  const call: CallContext = {
+    rt,
+    state,
+    req,
+    res,
+    spec,
+    parsed,
+    raw,
+    key,
+    // The budget's remainder buys less than the client's max_tokens: ask the provider for no more than that.
+    lowered: state.hold?.loweredMaxOutputTokens ?? null,
+    probe,
+  };
+  return runAttempts(rt, state, res, route, {
+    credentials: (target, prefer) => credentialsFor(call, target, prefer),
+    commitDialect: (target) => commitDialectOf(call, target),
+    dispatch: (target, auth, hooks, firstAttempt) => dispatchTarget(call, target, auth, hooks, firstAttempt),
+  });
+}
+
+/** One model call's request-wide facts, shared by its attempts. */
+interface CallContext {
+  rt: GatewayRuntime;
+  state: CallState;
+  req: FastifyRequest;
+  res: ServerResponse;
+  spec: RouteSpec;
+  parsed: ParsedCall;
+  raw: Buffer;
+  key: VirtualKeySnapshot | null;
+  lowered: number | null;
+  probe: CacheProbe | null;
+}
+
+/**
+ * One attempt at one target: the body built for its provider (passthrough with byte splices, translated through
+ * the canonical form, Bedrock's signed call or a token count), sent through the exchange with the loop's retry
+ * hooks. Only the first attempt's reply is stored in the response cache (the probe's key names the first model).
+ */
+function dispatchTarget(
+  call: CallContext,
+  target: AttemptTarget,
+  auth: Record<string, string>,
+  hooks: RetryHooks,
+  firstAttempt: boolean,
+): Promise<ExchangeOutcome> {
+  const { rt, state, req, res, spec, parsed, raw, lowered } = call;
+  const resolution = target.resolution;
+  const provider = resolution.provider;
+  const probe = firstAttempt ? call.probe : null;
+  const send: Exchange = (rt2, state2, res2, name, bytes, upstreamCall) =>
+    exchange(rt2, state2, res2, name, bytes, upstreamCall, hooks);
   // Token counting for a provider of another dialect: its own counting API, translated, or an estimate.
   if (isCountOperation(spec.op) && !dialectsOf(provider, resolution.upstreamModel).includes(spec.dialect)) {
-    return countTokensCall({ rt, state, req, res, spec, resolution, raw, auth, exchange });
+    return countTokensCall({ rt, state, req, res, spec, resolution, raw, auth, exchange: send });
   }
   if (provider.kind === "bedrock") {
-    return bedrockCall({ rt, state, req, res, spec, parsed, resolution, raw, lowered, auth, exchange });
+    return bedrockCall({ rt, state, req, res, spec, parsed, resolution, raw, lowered, auth, exchange: send });
   }
   const origin = originOf(provider.baseUrl);
   const dialects = dialectsOf(provider, resolution.upstreamModel);
-  const target = dialects.includes(spec.dialect) ? null : translationTarget(spec.dialect, dialects);
-  if (target !== null && isChatDialect(spec.dialect)) {
+  const translated = dialects.includes(spec.dialect) ? null : translationTarget(spec.dialect, dialects);
+  if (translated !== null && isChatDialect(spec.dialect)) {
     let plan: TranslationPlan;
     try {
       plan = planTranslation({
         clientDialect: spec.dialect,
-        targetDialect: target,
+        targetDialect: translated,
         raw,
         clientModel: parsed.model,
         upstreamModel: resolution.upstreamModel,
@@ -170,19 +206,19 @@ export async function handleModelCall(
       });
     } catch (err) {
       failBeforeUpstream(rt, state, res, err);
-      return;
+      return Promise.resolve(DONE);
     }
-    state.record.upstreamDialect = target;
+    state.record.upstreamDialect = translated;
     state.record.warnings = [...state.record.warnings, ...plan.warnings];
     const url = upstreamUrl(provider, plan.op, resolution.upstreamModel, plan.search, undefined, plan.stream);
     const ua = req.headers["user-agent"];
-    return exchange(rt, state, res, provider.name, raw.length, {
+    return send(rt, state, res, provider.name, raw.length, {
       request: {
         origin,
         path: url.slice(origin.length),
         method: "POST",
         headers: translatedRequestHeaders(
-          target,
+          translated,
           plan.stream,
           provider.headers,
           auth,
@@ -193,13 +229,14 @@ export async function handleModelCall(
       relay: (status, headers, controls) => {
         refusedToken(provider, auth, status);
         const relay =
-          plan.stream && status < 300 && streamedReply(target, headers)
+          plan.stream && status < 300 && streamedReply(translated, headers)
             ? new TranslatedStreamRelay(rt, state, plan, res, { requestBytes: raw.length, ...controls })
             : new TranslatedBodyRelay(rt, state, plan, res, { status, headers }, raw.length);
-        return cached(rt, state, probe, target, { status, headers, stream: plan.stream }, lowered, relay);
+        return cached(rt, state, probe, translated, { status, headers, stream: plan.stream }, lowered, relay);
       },
     });
   }
+  state.record.upstreamDialect = null;
   const body = prepareBody(spec, raw, parsed, resolution.upstreamModel);
   if (lowered !== null) body.bytes = capOutputTokens(spec.dialect, body.bytes, lowered);
   body.bytes = adaptUpstreamBody(provider, spec.op, resolution.upstreamModel, body.bytes);
@@ -211,7 +248,7 @@ export async function handleModelCall(
     spec.apiVersion,
     parsed.stream,
   );
-  return exchange(rt, state, res, provider.name, raw.length, {
+  return send(rt, state, res, provider.name, raw.length, {
     request: {
       origin,
       path: url.slice(origin.length),
@@ -236,74 +273,13 @@ export async function handleModelCall(
   });
 }
 
-/** What a relay may ask of the exchange: resume a paused upstream, or stop it (a budget cut). */
-interface ExchangeControls {
-  resume: () => void;
-  stop: () => void;
-}
-
-/**
- * Sends the upstream request and drives the relay `relay` builds for its reply; resolves when the call is over
- * (its row queued). The client leaving aborts the upstream call.
- */
-function exchange(
-  rt: GatewayRuntime,
-  state: CallState,
-  res: ServerResponse,
-  providerName: string,
-  requestBytes: number,
-  call: {
-    request: { origin: string; path: string; method: "POST"; headers: Record<string, string>; body: Buffer };
-    relay: (status: number, headers: IncomingHttpHeaders, controls: ExchangeControls) => Relay;
-  },
-): Promise<void> {
-  return new Promise<void>((resolve) => {
-    let relay: Relay | null = null;
-    let settled = false;
-    const done = () => {
-      settled = true;
-      resolve();
-    };
-    // Upstream time (metrics): dispatch until the response ended, however it ended; set before the relay settles.
-    const ended = () => {
-      if (state.upstreamEnd === 0) state.upstreamEnd = performance.now();
-    };
-    const upstream = new UpstreamExchange({
-      onStart(status, headers) {
-        relay = call.relay(status, headers, {
-          resume: () => upstream.resume(),
-          stop: () => {
-            ended();
-            upstream.abort();
-            done();
-          },
-        });
-      },
-      onData: (chunk) => relay?.onData(chunk) ?? true,
-      onEnd() {
-        ended();
-        relay?.onEnd();
-        done();
-      },
-      onError(err, started) {
-        ended();
-        if (started && relay) relay.onError(err);
-        else failBeforeUpstream(rt, state, res, upstreamFailure(err, providerName));
-        done();
-      },
-    });
-    // The client leaving aborts the upstream call at once: no more tokens are generated (or billed) for nobody.
-    res.once("close", () => {
-      if (settled || res.writableFinished) return;
-      ended();
-      upstream.abort();
-      if (relay) relay.clientGone();
-      else settleClientGone(rt, state, requestBytes);
-      done();
-    });
-    state.upstreamStart = performance.now();
-    upstream.dispatch(rt.upstream, call.request);
-  });
+/** The SSE dialect a target's stream arrives in, for the commit point; null for AWS event streams and counts. */
+function commitDialectOf(call: CallContext, target: AttemptTarget): Dialect | null {
+  const { spec, parsed } = call;
+  const { provider, upstreamModel } = target.resolution;
+  if (!parsed.stream || provider.kind === "bedrock" || isCountOperation(spec.op)) return null;
+  const dialects = dialectsOf(provider, upstreamModel);
+  return dialects.includes(spec.dialect) ? spec.dialect : translationTarget(spec.dialect, dialects);
 }
 
 /** The relay, storing its reply in the exact cache when the request was probed (a miss). */
@@ -339,49 +315,68 @@ export async function rejectModelCall(
 }
 
 /**
- * Upstream credentials: the developer's own credential when their key's policy forwards it; else the provider's
- * key (rotating); else, anonymously, the client's own credential (bring your own key); else none for keyless local
- * servers. Null: nothing usable.
+ * Upstream credentials for one attempt: the developer's own credential when their key's policy forwards it; else a
+ * minted access token; else a key from the provider's pool — the one a rule pinned, else the health-aware pick
+ * (session affinity preferred, cooling and flagged keys skipped); else, anonymously, the client's own credential
+ * (bring your own key); else none for keyless local servers.
  */
-function upstreamAuth(
-  rt: GatewayRuntime,
-  state: CallState,
-  headers: IncomingHttpHeaders,
-  key: VirtualKeySnapshot | null,
-): Record<string, string> | Promise<Record<string, string>> | null {
-  const provider = state.provider;
-  if (!provider) return null;
-  const own = clientCredential(headers);
+async function credentialsFor(call: CallContext, target: AttemptTarget, prefer: string | null): Promise<AttemptAuth> {
+  const { rt, req, key } = call;
+  const { provider, upstreamModel } = target.resolution;
+  const own = clientCredential(req.headers);
   const forwarded = key ? forwardableOwnCredential(key.credentialPolicy, own) : null;
-  if (forwarded) {
-    state.record.providerKeyId = "client";
-    return forwarded;
-  }
+  if (forwarded) return { ok: true, headers: forwarded, keyId: "client" };
   const tokens = provider.tokenAuth;
   if (tokens) {
-    state.record.providerKeyId = tokens.id;
-    const token = tokens.token();
-    if (typeof token === "string") return authHeaders(provider, token);
-    return token.then(
-      (t) => authHeaders(provider, t),
-      (err: unknown) => {
-        throw new GatewayError(
-          "TG_PROVIDER_AUTH",
-          `Provider "${provider.name}" could not get an access token: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      },
-    );
+    try {
+      const token = tokens.token();
+      // Only the provider's first access token (or one that lapsed) is waited for; later ones are cached.
+      return {
+        ok: true,
+        headers: authHeaders(provider, typeof token === "string" ? token : await token),
+        keyId: tokens.id,
+      };
+    } catch (err) {
+      const message = `Provider "${provider.name}" could not get an access token: ${err instanceof Error ? err.message : String(err)}`;
+      return { ok: false, error: new GatewayError("TG_PROVIDER_AUTH", message), retryAfterMs: null };
+    }
   }
-  const providerKey = rt.registry.nextKey(provider);
-  if (providerKey) {
-    state.record.providerKeyId = providerKey.id;
-    return authHeaders(provider, providerKey.secret);
+  if (provider.keys.length > 0) {
+    const pinned = target.keyId === null ? null : (provider.keys.find((k) => k.id === target.keyId) ?? null);
+    const picked = pinned ?? rt.health.pickKey(provider, upstreamModel, { prefer }) ?? unhealthyKey(rt, provider);
+    if (picked) return { ok: true, headers: authHeaders(provider, picked.secret), keyId: picked.id };
+    const message = `Every API key of provider "${provider.name}" was refused by the provider (401/403) or does not serve ${upstreamModel}; see /api/providers.`;
+    return { ok: false, error: new GatewayError("TG_NO_PROVIDER_KEY", message), retryAfterMs: null };
   }
-  if (own && !key) {
-    state.record.providerKeyId = "client";
-    return own;
+  if (own && !key) return { ok: true, headers: own, keyId: "client" };
+  if (provider.keyOptional) return { ok: true, headers: {}, keyId: null };
+  return {
+    ok: false,
+    error: new GatewayError("TG_NO_PROVIDER_KEY", `Provider "${provider.name}" has no API key configured.`),
+    retryAfterMs: null,
+  };
+}
+
+/**
+ * When no key is eligible, health steers rather than refuses: the cooling key that comes back first, else a flagged
+ * one — with nothing else to try, the provider's own answer (its 429 or 401) says more than a gateway error would.
+ */
+function unhealthyKey(rt: GatewayRuntime, provider: ProviderConfig): ProviderKey | null {
+  let best: ProviderKey | null = null;
+  let bestUntil = Number.POSITIVE_INFINITY;
+  const view = rt.health.view(
+    provider.name,
+    provider.keys.map((k) => k.id),
+  );
+  for (const key of view.keys) {
+    if (key.state === "ok") continue; // ineligible for another reason (the key's model list)
+    const until = key.state === "cooling" ? (key.until ?? 0) : Number.MAX_SAFE_INTEGER;
+    if (until < bestUntil) {
+      bestUntil = until;
+      best = provider.keys.find((k) => k.id === key.id) ?? null;
+    }
   }
-  return provider.keyOptional ? {} : null;
+  return best;
 }
 
 /** A minted access token the upstream refused (401) is replaced off the request path; requests keep going meanwhile. */

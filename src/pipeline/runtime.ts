@@ -9,6 +9,9 @@ import type { SessionGate } from "../governance/session-gate.ts";
 import type { UnpricedModels } from "../metering/unpriced.ts";
 import type { Usage } from "../metering/usage.ts";
 import type { ProviderRegistry } from "../providers/registry.ts";
+import type { ProviderHealth } from "../routing/provider-health.ts";
+import type { Router } from "../routing/rules/index.ts";
+import type { SessionAffinity } from "../routing/session-affinity.ts";
 import type { RequestLogRecord } from "../store/log-record.ts";
 import type { CallState } from "./call-state.ts";
 
@@ -58,6 +61,8 @@ export interface CallTracer {
 export interface GatewayRuntime {
   readonly config: GatewayConfig;
   registry: ProviderRegistry;
+  /** Routing rules (routing/rules/), compiled; replaced wholesale when rules change. */
+  router: Router;
   /** Virtual keys and their owners, budgets and limits; replaced wholesale when they change. */
   governance: GovernanceSnapshot;
   /** Budget admission and settlement over the counter store. */
@@ -76,6 +81,14 @@ export interface GatewayRuntime {
   /** The exact response cache (cache/); null or absent when no store is open. */
   readonly cache?: ResponseCache | null;
   readonly tracer: CallTracer;
+  /** Key cooldowns and flags, latency/error averages and circuit breakers (routing/provider-health.ts). */
+  readonly health: ProviderHealth;
+  /** Session → provider and key that served it last (routing/session-affinity.ts). */
+  readonly affinity: SessionAffinity;
+  /** Randomness for weighted targets and backoff jitter; tests pass a seeded one. */
+  readonly random: () => number;
+  /** Waits between retries; tests pass one that moves a ManualClock instead of sleeping. */
+  readonly sleep: (ms: number) => Promise<void>;
   /** Called with a warning meant for operators (unknown prices, dropped labels …); deduplicated by the caller. */
   readonly warn: (message: string) => void;
 }

@@ -43,6 +43,14 @@ export function finish(rt: GatewayRuntime, state: CallState): void {
   const now = performance.now();
   const durationMs = now - state.t0;
   state.record.latencyMs = Math.round(durationMs);
+  const attempt = state.openAttempt;
+  if (attempt !== null) {
+    // The attempt that answered the client ends with the request.
+    state.openAttempt = null;
+    attempt.status = state.record.status;
+    attempt.latencyMs = Math.round(now - (state.upstreamStart || now));
+    attempt.error = state.record.status >= 400 || state.record.errorCode !== null ? state.record.errorCode : null;
+  }
   rt.logs.write(state.record);
   const r = state.record;
   const start = state.upstreamStart;

@@ -13,6 +13,10 @@ export interface ProviderKey {
   secret: string;
   label: string | null;
   source: ConfigSource;
+  /** Share of the provider's traffic relative to its other keys (routing/provider-health.ts); absent: 1. */
+  weight?: number;
+  /** Models this key may serve (exact names or globs, governance/entities/globs.ts); absent or null: every model. */
+  models?: readonly string[] | null;
 }
 
 /** A provider as the data plane sees it: resolved, immutable, part of a registry snapshot. */

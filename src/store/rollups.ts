@@ -39,7 +39,24 @@ export const ROLLUP_COLUMNS = {
 } as const;
 type RollupDimension = keyof typeof ROLLUP_COLUMNS;
 const DIM_COLUMNS = Object.values(ROLLUP_COLUMNS);
-const SUM_COLUMNS = [
+/** Each sum column and its aggregate over `request_logs` (the rebuild). */
+const SUM_SQL = {
+  requests: "count(*)",
+  unpriced:
+    "sum(case when cost_nano_usd is null and (input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens) > 0 then 1 else 0 end)",
+  cost_nano_usd: "coalesce(sum(cost_nano_usd), 0)",
+  input_tokens: "sum(input_tokens)",
+  cache_read_tokens: "sum(cache_read_tokens)",
+  cache_write_5m_tokens: "sum(cache_write_5m_tokens)",
+  cache_write_1h_tokens: "sum(cache_write_1h_tokens)",
+  output_tokens: "sum(output_tokens)",
+  reasoning_tokens: "sum(reasoning_tokens)",
+  cache_hits: "sum(case when cache_hit is not null then 1 else 0 end)",
+  cache_saved_nano_usd: "coalesce(sum(cache_saved_nano_usd), 0)",
+} as const;
+type SumColumn = keyof typeof SUM_SQL;
+/** The sums migration 0011 created (frozen: a migration must do the same thing forever). */
+export const SUM_COLUMNS_0011 = [
   "requests",
   "unpriced",
   "cost_nano_usd",
@@ -49,14 +66,18 @@ const SUM_COLUMNS = [
   "cache_write_1h_tokens",
   "output_tokens",
   "reasoning_tokens",
-] as const;
+] as const satisfies readonly SumColumn[];
+/** Response-cache hits and what they saved (migration 0014). */
+export const SUM_COLUMNS_0014 = [...SUM_COLUMNS_0011, "cache_hits", "cache_saved_nano_usd"] as const;
+const SUM_COLUMNS: readonly SumColumn[] = SUM_COLUMNS_0014;
 const ALL_COLUMNS = ["bucket", ...DIM_COLUMNS, ...SUM_COLUMNS];
 
+/** The tables as migration 0011 made them (0014 adds the cache sums). */
 export async function createSpendRollup(db: Kysely<unknown>): Promise<void> {
   for (const table of ROLLUP_TABLES) {
     let t = db.schema.createTable(table.name).addColumn("bucket", "bigint", (c) => c.notNull());
     for (const c of DIM_COLUMNS) t = t.addColumn(c, "text", (col) => col.notNull());
-    for (const c of SUM_COLUMNS) t = t.addColumn(c, "bigint", (col) => col.notNull());
+    for (const c of SUM_COLUMNS_0011) t = t.addColumn(c, "bigint", (col) => col.notNull());
     await t.addPrimaryKeyConstraint(`${table.name}_pk`, ["bucket", ...DIM_COLUMNS] as never).execute();
   }
 }
@@ -73,7 +94,8 @@ export async function rebuildSpendRollup(db: Db): Promise<void> {
   });
 }
 
-export function rebuildSql(table: RollupTable): string {
+/** The INSERT … SELECT that fills `table` from the raw log; `sums`: the columns the table has (a migration's own). */
+export function rebuildSql(table: RollupTable, sums: readonly SumColumn[] = SUM_COLUMNS): string {
   const source = {
     customer_id: "customer_id",
     team_id: "team_id",
@@ -84,17 +106,11 @@ export function rebuildSql(table: RollupTable): string {
     agent: "agent",
   } as const satisfies Record<(typeof DIM_COLUMNS)[number], string>;
   const dims = DIM_COLUMNS.map((c) => enc(source[c]));
-  return `insert into ${table.name} (${ALL_COLUMNS.join(", ")})
+  return `insert into ${table.name} (${["bucket", ...DIM_COLUMNS, ...sums].join(", ")})
     select started_at - (started_at % ${table.ms}), ${dims.join(", ")},
-      count(*),
-      sum(case when cost_nano_usd is null and (input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens) > 0 then 1 else 0 end),
-      coalesce(sum(cost_nano_usd), 0),
-      sum(input_tokens), sum(cache_read_tokens), sum(cache_write_5m_tokens), sum(cache_write_1h_tokens),
-      sum(output_tokens), sum(reasoning_tokens)
+      ${sums.map((c) => SUM_SQL[c]).join(", ")}
     from request_logs
-    group by ${ALL_COLUMNS.slice(0, 1 + DIM_COLUMNS.length)
-      .map((_, i) => i + 1)
-      .join(", ")}`;
+    group by ${Array.from({ length: 1 + DIM_COLUMNS.length }, (_, i) => i + 1).join(", ")}`;
 }
 
 /** True when the rollup is empty but the log is not (e.g. a database restored without it): rebuild then. */
@@ -127,7 +143,7 @@ async function addToTable(
   table: RollupTable,
 ): Promise<void> {
   // Counts and tokens of one batch stay far below 2^53; cost alone is summed as a bigint (one row can be ~2^62).
-  const groups = new Map<string, { dims: (number | string)[]; sums: number[]; cost: bigint }>();
+  const groups = new Map<string, { dims: (number | string)[]; sums: number[]; cost: bigint; saved: bigint }>();
   for (const r of records) {
     const dims = [
       r.startedAt - (r.startedAt % table.ms),
@@ -142,7 +158,7 @@ async function addToTable(
     const key = JSON.stringify(dims);
     let group = groups.get(key);
     if (group === undefined) {
-      group = { dims, sums: [0, 0, 0, 0, 0, 0, 0, 0, 0], cost: 0n };
+      group = { dims, sums: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], cost: 0n, saved: 0n };
       groups.set(key, group);
     }
     const used = r.inputTokens + r.cacheReadTokens + r.cacheWrite5mTokens + r.cacheWrite1hTokens + r.outputTokens;
@@ -156,21 +172,25 @@ async function addToTable(
       r.cacheWrite1hTokens,
       r.outputTokens,
       r.reasoningTokens,
+      r.cacheHit !== null ? 1 : 0,
     ];
     for (let i = 0; i < add.length; i++) group.sums[i] = (group.sums[i] as number) + (add[i] as number);
     if (r.costNanoUsd !== null) group.cost += BigInt(r.costNanoUsd);
+    if (r.cacheSavedNanoUsd !== null) group.saved += BigInt(r.cacheSavedNanoUsd);
   }
   // One key order for every writer, so two processes upserting overlapping rows lock them in the same order (no
   // deadlock on PostgreSQL).
   const rows = [...groups.keys()]
     .sort()
-    .map((k) => groups.get(k) as { dims: (number | string)[]; sums: number[]; cost: bigint });
+    .map((k) => groups.get(k) as { dims: (number | string)[]; sums: number[]; cost: bigint; saved: bigint });
   const CHUNK = 64;
   for (let start = 0; start < rows.length; start += CHUNK) {
     const slice = rows.slice(start, start + CHUNK);
     const params: unknown[] = [];
-    for (const { dims, sums, cost } of slice) {
-      params.push(...dims, ...sums.slice(0, 2), style === "$n" ? String(cost) : cost, ...sums.slice(3));
+    const big = (v: bigint) => (style === "$n" ? String(v) : v);
+    // Column order: requests, unpriced, cost, the six token sums, cache hits, cache saving (SUM_COLUMNS).
+    for (const { dims, sums, cost, saved } of slice) {
+      params.push(...dims, ...sums.slice(0, 2), big(cost), ...sums.slice(3), big(saved));
     }
     await trx.executeQuery(CompiledQuery.raw(upsertSql(table.name, style, slice.length), params));
   }
@@ -228,7 +248,16 @@ async function queryRollupParts(db: Db, table: RollupTable, q: SpendQuery): Prom
     positions.push(columns.length);
     if (d === "hour" || d === "day" || d === "month") {
       columns.push(d === "hour" || table.ms === DAY_MS ? "bucket" : `bucket - bucket % ${DAY_MS}`);
-      decoders.push((v) => formatBucket(d, Number(v)));
+      // A query has few distinct buckets and thousands of rows: format each bucket once (Date + ISO text is slow).
+      const formatted = new Map<unknown, string>();
+      decoders.push((v) => {
+        let text = formatted.get(v);
+        if (text === undefined) {
+          text = formatBucket(d, Number(v));
+          formatted.set(v, text);
+        }
+        return text;
+      });
     } else {
       columns.push(ROLLUP_COLUMNS[d as RollupDimension]);
       decoders.push(decode);
@@ -264,6 +293,8 @@ async function queryRollupParts(db: Db, table: RollupTable, q: SpendQuery): Prom
       unpricedRequests: n("unpriced"),
       costNanoUsd: n("cost_nano_usd"),
       tokens,
+      cacheHits: n("cache_hits"),
+      responseCacheSavingsNanoUsd: n("cache_saved_nano_usd"),
     };
   });
 }

@@ -104,6 +104,23 @@ export interface SettingsTable {
   updated_at: number;
 }
 
+/** Routing rules (migration 0013; routing/rules/repo.ts). Epoch ms; `enabled` 0/1; targets and fallbacks JSON. */
+export interface RoutingRulesTable {
+  id: string;
+  name: string;
+  description: string | null;
+  scope_type: string;
+  scope_id: string | null;
+  priority: number;
+  enabled: number;
+  expression: string;
+  targets: string;
+  fallbacks: string;
+  source: string;
+  created_at: number | string;
+  updated_at: number | string;
+}
+
 export interface TollgateTables {
   request_logs: RequestLogsTable;
   request_log_labels: RequestLogLabelsTable;
@@ -111,6 +128,7 @@ export interface TollgateTables {
   provider_keys: ProviderKeysTable;
   price_overrides: PriceOverridesTable;
   settings: SettingsTable;
+  routing_rules: RoutingRulesTable;
 }
 
 /** The typed query handle every repository takes (a `Transaction` is one too). */

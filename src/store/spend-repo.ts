@@ -85,6 +85,10 @@ export interface SpendPart {
   unpricedRequests: bigint;
   costNanoUsd: bigint;
   tokens: SpendTokens;
+  /** Requests answered from the response cache (a `cache_hit` layer on the row). */
+  cacheHits: bigint;
+  /** What those hits saved: the sum of the rows' `cache_saved_nano_usd`. */
+  responseCacheSavingsNanoUsd: bigint;
 }
 
 const TOKEN_COLUMNS = {
@@ -174,6 +178,8 @@ export async function querySpendParts(db: Db, q: SpendQuery): Promise<SpendPart[
       cast(count(*) as text) as requests,
       cast(${UNPRICED_SQL} as text) as unpriced,
       cast(coalesce(sum(cost_nano_usd), 0) as text) as cost,
+      cast(sum(case when cache_hit is not null then 1 else 0 end) as text) as cache_hits,
+      cast(coalesce(sum(cache_saved_nano_usd), 0) as text) as cache_saved,
       ${sql.join(sums)}
     from request_logs ${joins.length === 0 ? sql`` : sql.join(joins, sql` `)}
     where ${sql.join(spendConditions(q), sql` and `)}
@@ -194,6 +200,8 @@ export async function querySpendParts(db: Db, q: SpendQuery): Promise<SpendPart[
       unpricedRequests: BigInt(String(row.unpriced)),
       costNanoUsd: BigInt(String(row.cost)),
       tokens,
+      cacheHits: BigInt(String(row.cache_hits)),
+      responseCacheSavingsNanoUsd: BigInt(String(row.cache_saved)),
     };
   });
 }
@@ -206,6 +214,9 @@ export interface SpendRow {
   tokens: SpendTokens;
   /** What cache reads saved against the full input price, nano-USD (rounded half-up once per row). */
   cacheSavingsNanoUsd: bigint;
+  /** Response-cache hits, and what they saved (the original calls' cost), nano-USD. */
+  cacheHits: bigint;
+  responseCacheSavingsNanoUsd: bigint;
 }
 
 /**
@@ -225,6 +236,8 @@ function addInto(target: SpendRow & { savingsMicro: bigint }, part: Omit<SpendRo
   target.unpricedRequests += part.unpricedRequests;
   target.costNanoUsd += part.costNanoUsd;
   for (const k of TOKEN_KEYS) target.tokens[k] += part.tokens[k];
+  target.cacheHits += part.cacheHits;
+  target.responseCacheSavingsNanoUsd += part.responseCacheSavingsNanoUsd;
 }
 
 /**
@@ -243,6 +256,8 @@ export function rollUpSpend(
     costNanoUsd: 0n,
     tokens: emptyTokens(),
     cacheSavingsNanoUsd: 0n,
+    cacheHits: 0n,
+    responseCacheSavingsNanoUsd: 0n,
     savingsMicro: 0n,
   });
   const byGroup = new Map<string, Acc>();
@@ -272,6 +287,8 @@ export function rollUpSpend(
     costNanoUsd: acc.costNanoUsd,
     tokens: acc.tokens,
     cacheSavingsNanoUsd: (acc.savingsMicro + MILLION / 2n) / MILLION,
+    cacheHits: acc.cacheHits,
+    responseCacheSavingsNanoUsd: acc.responseCacheSavingsNanoUsd,
   });
   const rows = [...byGroup.values()].map(finish);
   rows.sort((a, b) => {

@@ -112,6 +112,7 @@ export class OtlpCallTracer implements CallTracer {
       if (admission.refused) span.setStatus({ code: SpanStatusCode.ERROR, message: r.errorCode ?? "refused" });
       span.end(epoch(admission.end));
     }
+    this.#failedAttempts(state, parent);
     if (state.upstreamStart > 0) this.#attempt(state, parent, endPerf);
     if (r.ttftMs !== null) {
       call.addEvent("gen_ai.first_token", { "tollgate.ttft_ms": r.ttftMs }, epoch(state.t0 + r.ttftMs));
@@ -120,10 +121,37 @@ export class OtlpCallTracer implements CallTracer {
     call.end(epoch(endPerf));
   }
 
+  /** Attempts given up before the one that answered (retries, fallbacks): one client span each, with its error. */
+  #failedAttempts(state: CallState, parent: ReturnType<typeof trace.setSpan>): void {
+    const attempts = state.record.attempts;
+    for (let i = 0; i < attempts.length - 1; i++) {
+      const attempt = attempts[i];
+      const start = state.attemptStarts[i];
+      if (attempt === undefined || start === undefined) continue;
+      const attributes: Attributes = {
+        [ATTR_HTTP_REQUEST_METHOD]: "POST",
+        "tollgate.attempt": i + 1,
+        "tollgate.provider": attempt.provider,
+        "gen_ai.request.model": attempt.model,
+      };
+      if (attempt.status !== null) attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = attempt.status;
+      const span = this.#tracer.startSpan(
+        `POST ${attempt.provider}`,
+        { kind: SpanKind.CLIENT, startTime: epoch(start), attributes },
+        parent,
+      );
+      setError(span, attempt.error ?? "failed", null);
+      span.end(epoch(start + attempt.latencyMs));
+    }
+  }
+
   /** The upstream HTTP request: from dispatch to the end of its response, with the status the provider answered. */
   #attempt(state: CallState, parent: ReturnType<typeof trace.setSpan>, endPerf: number): void {
     const r = state.record;
-    const attributes: Attributes = { [ATTR_HTTP_REQUEST_METHOD]: "POST", "tollgate.attempt": 1 };
+    const attributes: Attributes = {
+      [ATTR_HTTP_REQUEST_METHOD]: "POST",
+      "tollgate.attempt": Math.max(1, r.attempts.length),
+    };
     const server = state.provider ? serverOf(state.provider.baseUrl) : null;
     if (server) {
       attributes[ATTR_SERVER_ADDRESS] = server.host;

@@ -28,6 +28,9 @@ interface Numbers {
   costUsd: string;
   tokens: Tokens;
   cacheSavingsUsd: string;
+  cacheHits: bigint;
+  responseCacheSavingsNanoUsd: bigint;
+  responseCacheSavingsUsd: string;
 }
 
 interface SpendAnswer {
@@ -79,6 +82,8 @@ function seedRecords(now: number): RequestLogRecord[] {
     if (r() < 0.5) labels.env = pick(r, ["prod", "dev"]);
     const failed = r() < 0.1;
     const tokens = failed ? 0 : Math.floor(r() * 5000);
+    const hit = !failed && r() < 0.25;
+    const saved = r() < 0.1 ? null : Math.floor(r() * 40_000_000);
     records.push(
       makeRecord({
         startedAt: Math.floor(now - HOUR - ageDays * DAY),
@@ -103,6 +108,8 @@ function seedRecords(now: number): RequestLogRecord[] {
         customerId: team === "team-c" ? "cust-2" : team === null ? null : "cust-1",
         developerId: pick(r, ["dev-x", "dev-y", null]),
         labels,
+        // Some answered from the response cache: cost 0, the original call's cost saved (null when unpriced).
+        ...(hit ? { cacheHit: pick(r, ["exact", "semantic"] as const), cacheSavedNanoUsd: saved } : {}),
       }),
     );
   }
@@ -117,6 +124,9 @@ function seedRecords(now: number): RequestLogRecord[] {
         teamId: "team-big",
         customerId: "cust-big",
         costNanoUsd: 4_600_000_000_000_001,
+        // Savings are summed exactly too.
+        cacheHit: "exact",
+        cacheSavedNanoUsd: 4_600_000_000_000_003,
         labels: { ticket: "T-1" },
       }),
     );
@@ -154,7 +164,7 @@ function bucket(dimension: string, value: unknown): string | null {
   return dimension === "hour" ? `${iso.slice(0, 13)}:00:00Z` : iso.slice(0, dimension === "day" ? 10 : 7);
 }
 
-type Expected = Omit<Numbers, "costUsd" | "cacheSavingsUsd">;
+type Expected = Omit<Numbers, "costUsd" | "cacheSavingsUsd" | "responseCacheSavingsUsd">;
 
 /** The raw log aggregated with plain SQL (a different formulation from the repository's). */
 async function directAggregation(
@@ -170,7 +180,8 @@ async function directAggregation(
       cast(coalesce(sum(cost_nano_usd), 0) as text) as cost,
       cast(sum(input_tokens) as text) as input, cast(sum(cache_read_tokens) as text) as cache_read,
       cast(sum(cache_write_5m_tokens) as text) as w5, cast(sum(cache_write_1h_tokens) as text) as w1,
-      cast(sum(output_tokens) as text) as output, cast(sum(reasoning_tokens) as text) as reasoning
+      cast(sum(output_tokens) as text) as output, cast(sum(reasoning_tokens) as text) as reasoning,
+      cast(count(cache_hit) as text) as hits, cast(coalesce(sum(cache_saved_nano_usd), 0) as text) as saved
     from request_logs where started_at >= ${from} and started_at < ${to}
     ${groupBy.length > 0 ? `group by ${groupBy.map((_, i) => `d${i}`).join(", ")}` : ""}`;
   const result = await sql.raw<Record<string, unknown>>(text).execute(gw.gateway.database.db);
@@ -196,13 +207,22 @@ async function directAggregation(
         output: add(prev?.tokens.output, row.output),
         reasoning: add(prev?.tokens.reasoning, row.reasoning),
       },
+      cacheHits: add(prev?.cacheHits, row.hits),
+      responseCacheSavingsNanoUsd: add(prev?.responseCacheSavingsNanoUsd, row.saved),
     });
   }
   return out;
 }
 
 function numbersOf(n: Numbers): Expected {
-  return { requests: n.requests, unpricedRequests: n.unpricedRequests, costNanoUsd: n.costNanoUsd, tokens: n.tokens };
+  return {
+    requests: n.requests,
+    unpricedRequests: n.unpricedRequests,
+    costNanoUsd: n.costNanoUsd,
+    tokens: n.tokens,
+    cacheHits: n.cacheHits,
+    responseCacheSavingsNanoUsd: n.responseCacheSavingsNanoUsd,
+  };
 }
 
 const DIMENSIONS = [
@@ -301,12 +321,19 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
           const whole = row.costNanoUsd / 1_000_000_000n;
           const frac = (row.costNanoUsd % 1_000_000_000n).toString().padStart(9, "0");
           assert.equal(row.costUsd, `${whole}.${frac}`);
+          const savedWhole = row.responseCacheSavingsNanoUsd / 1_000_000_000n;
+          const savedFrac = (row.responseCacheSavingsNanoUsd % 1_000_000_000n).toString().padStart(9, "0");
+          assert.equal(row.responseCacheSavingsUsd, `${savedWhole}.${savedFrac}`);
         }
         for (let i = 1; i < answer.data.length; i++) {
           assert.ok((answer.data[i - 1]?.costNanoUsd ?? 0n) >= (answer.data[i]?.costNanoUsd ?? 0n), "cost desc");
         }
         if (groupBy.length === 1 && groupBy[0] === "team") {
           assert.equal(answer.data.find((r) => r.group.team === "team-big")?.costNanoUsd, 9_200_000_000_000_002n);
+          assert.equal(
+            answer.data.find((r) => r.group.team === "team-big")?.responseCacheSavingsNanoUsd,
+            9_200_000_000_000_006n,
+          );
         }
       });
     }
@@ -371,7 +398,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       assert.equal(lines.pop(), "");
       assert.equal(
         lines[0],
-        "team,label:ticket,requests,unpricedRequests,costNanoUsd,costUsd,inputTokens,cacheReadTokens,cacheWrite5mTokens,cacheWrite1hTokens,outputTokens,reasoningTokens,cacheSavingsUsd",
+        "team,label:ticket,requests,unpricedRequests,costNanoUsd,costUsd,inputTokens,cacheReadTokens,cacheWrite5mTokens,cacheWrite1hTokens,outputTokens,reasoningTokens,cacheSavingsUsd,cacheHits,responseCacheSavingsUsd",
       );
       assert.equal(lines.length - 1, json.data.length);
       json.data.forEach((row, i) => {
@@ -395,6 +422,8 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
           t.output,
           t.reasoning,
           row.cacheSavingsUsd,
+          row.cacheHits,
+          row.responseCacheSavingsUsd,
         ].join(",");
         assert.equal(lines[i + 1], expected);
       });

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
-import { SemanticIndex, semanticQuery } from "../../src/cache/semantic.ts";
+import { semanticQuery } from "../../src/cache/semantic.ts";
+import { SemanticIndex } from "../../src/cache/semantic-index.ts";
 
 const config = { embeddingModel: "e/m", threshold: 0.9, allowTemperature: false, allowToolResults: false };
 const body = (over: Record<string, unknown> = {}) => ({
@@ -58,44 +62,163 @@ test("temperature above 0 (or unset) and tool results are not served semanticall
   assert.equal(semanticQuery("anthropic", toolTurn, "m", { ...config, allowToolResults: true })?.text, "sunny");
 });
 
-test("the index returns the nearest vector of its partition at or above the threshold", () => {
+const item = (id: string) => ({ id, exactKey: `k-${id}` });
+
+/** mulberry32: reproducible random vectors (a float LCG loses bits and repeats vectors). */
+function randomVectors(dim: number, seed0: number) {
+  let seed = seed0;
+  const rand = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+  return {
+    vec: () => Float32Array.from({ length: dim }, rand),
+    noisy: (v: Float32Array) => Float32Array.from(v, (x) => x + rand() * 0.02),
+  };
+}
+
+test("the index returns the nearest vectors of its group at or above the threshold, most similar first", () => {
   const index = new SemanticIndex();
-  index.add("p", Float32Array.from([1, 0, 0]), "a");
-  index.add("p", Float32Array.from([0, 1, 0]), "b");
-  index.add("q", Float32Array.from([1, 1, 0]), "c");
-  assert.equal(index.nearest("p", Float32Array.from([2, 0.1, 0]), 0.9)?.exactKey, "a");
-  assert.equal(index.nearest("p", Float32Array.from([1, 1, 0]), 0.9), null);
-  assert.equal(index.nearest("q", Float32Array.from([1, 1, 0]), 0.99)?.exactKey, "c");
-  assert.equal(index.nearest("r", Float32Array.from([1, 0, 0]), 0), null);
-  index.add("p", Float32Array.from([0, 0, 1]), "a");
+  index.add("p", Float32Array.from([1, 0, 0]), item("a"));
+  index.add("p", Float32Array.from([0, 1, 0]), item("b"));
+  index.add("q", Float32Array.from([1, 1, 0]), item("c"));
+  assert.deepEqual(
+    index.nearest("p", Float32Array.from([2, 0.1, 0]), 0.9).map((n) => n.exactKey),
+    ["k-a"],
+  );
+  assert.deepEqual(index.nearest("p", Float32Array.from([1, 1, 0]), 0.9), []);
+  assert.deepEqual(
+    index.nearest("p", Float32Array.from([1, 0.9, 0]), 0.5).map((n) => n.id),
+    ["a", "b"],
+  );
+  assert.equal(index.nearest("q", Float32Array.from([1, 1, 0]), 0.99)[0]?.id, "c");
+  assert.deepEqual(index.nearest("r", Float32Array.from([1, 0, 0]), 0), []);
+  // Re-adding an id moves it (its old vector is gone).
+  index.add("p", Float32Array.from([0, 0, 1]), item("a"));
   assert.equal(index.size, 3);
-  assert.equal(index.nearest("p", Float32Array.from([0, 0, 1]), 0.9)?.exactKey, "a");
+  assert.equal(index.nearest("p", Float32Array.from([0, 0, 1]), 0.9)[0]?.id, "a");
+  assert.deepEqual(index.nearest("p", Float32Array.from([1, 0, 0]), 0.9), []);
+  index.remove("a");
+  index.remove("unknown");
+  assert.equal(index.size, 2);
+  assert.deepEqual(index.nearest("p", Float32Array.from([0, 0, 1]), 0.5), []);
 });
 
-test("brute-force lookup time at 100,000 entries of 256 dimensions: one partition, and 1,000 partitions", () => {
-  const index = new SemanticIndex(200_000);
-  const dim = 256;
-  let seed = 1;
-  const rand = () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed / 2147483648 - 0.5;
+test("a large group becomes an HNSW graph: noisy copies find their original, removed labels are never returned, slots are reused", async () => {
+  const dim = 64;
+  const { vec, noisy } = randomVectors(dim, 11);
+  const index = new SemanticIndex();
+  const vectors: Float32Array[] = [];
+  // 64 × 5,000 is well past the flat limit (262,144 floats): the group is a graph, the small one stays flat.
+  for (let i = 0; i < 5000; i++) {
+    const v = vec();
+    vectors.push(v);
+    index.add("big", v, item(`b${i}`));
+  }
+  index.add("small", vectors[0] as Float32Array, item("s0"));
+  // The graph is built in slices; the flat array answers meanwhile.
+  assert.equal(index.groupKind("big"), "flat");
+  assert.equal(index.nearest("big", vectors[7] as Float32Array, 0.99)[0]?.id, "b7");
+  await index.settled();
+  assert.equal(index.groupKind("big"), "hnsw");
+  assert.equal(index.groupKind("small"), "flat");
+  let found = 0;
+  for (let i = 0; i < 5000; i += 25)
+    if (index.nearest("big", noisy(vectors[i] as Float32Array), 0.9)[0]?.id === `b${i}`) found++;
+  assert.ok(found >= 195, `recall@1 ${found}/200`);
+  assert.deepEqual(
+    index.nearest("small", vectors[0] as Float32Array, 0.99).map((n) => n.id),
+    ["s0"],
+  );
+  for (let i = 0; i < 100; i++) index.remove(`b${i}`);
+  assert.equal(index.size, 4901);
+  for (let i = 0; i < 100; i++) {
+    const ids = index.nearest("big", vectors[i] as Float32Array, 0).map((n) => n.id);
+    assert.ok(!ids.includes(`b${i}`), `b${i} was removed`);
+  }
+  // New vectors take the deleted slots and are found.
+  for (let i = 0; i < 100; i++) index.add("big", vectors[i] as Float32Array, item(`n${i}`));
+  assert.equal(index.size, 5001);
+  assert.equal(index.nearest("big", vectors[42] as Float32Array, 0.99)[0]?.id, "n42");
+});
+
+test("the index saves to a directory and loads back the same answers (flat groups and graphs)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "tollgate-semantic-"));
+  try {
+    const { vec } = randomVectors(64, 3);
+    const index = new SemanticIndex();
+    const vectors: Float32Array[] = [];
+    for (let i = 0; i < 4500; i++) {
+      const v = vec();
+      vectors.push(v);
+      index.add(i < 4200 ? "big" : `g${i % 3}`, v, item(`x${i}`));
+    }
+    await index.settled();
+    assert.equal(index.groupKind("big"), "hnsw");
+    index.remove("x7");
+    index.remove("x4300");
+    await index.save(join(dir, "semantic"));
+    const loaded = new SemanticIndex();
+    assert.equal(await loaded.load(join(dir, "semantic")), true);
+    assert.equal(loaded.size, 4498);
+    assert.equal(loaded.groupKind("big"), "hnsw");
+    for (const i of [0, 1, 2000, 4199, 4201, 4499]) {
+      const group = i < 4200 ? "big" : `g${i % 3}`;
+      assert.deepEqual(
+        loaded.nearest(group, vectors[i] as Float32Array, 0.9),
+        index.nearest(group, vectors[i] as Float32Array, 0.9),
+      );
+      assert.equal(loaded.nearest(group, vectors[i] as Float32Array, 0.99)[0]?.id, `x${i}`);
+    }
+    assert.equal(loaded.has("x7"), false);
+    assert.equal(loaded.has("x4300"), false);
+    // The loaded graph keeps taking adds and removals.
+    loaded.add("big", vectors[7] as Float32Array, item("again"));
+    assert.equal(loaded.nearest("big", vectors[7] as Float32Array, 0.99)[0]?.id, "again");
+    assert.equal(await new SemanticIndex().load(join(dir, "missing")), false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("adds, replacements and removals while a graph is being built all land in it", async () => {
+  const dim = 64;
+  const { vec } = randomVectors(dim, 5);
+  const index = new SemanticIndex();
+  const vectors = new Map<string, Float32Array>();
+  const removed = new Map<string, Float32Array>();
+  const put = (id: string) => {
+    const v = vec();
+    vectors.set(id, v);
+    index.add("g", v, item(id));
   };
-  const vec = () => Float32Array.from({ length: dim }, rand);
-  for (let i = 0; i < 100_000; i++) index.add("p", vec(), `k${i}`);
-  for (let i = 0; i < 100_000; i++) index.add(`c${i % 1000}`, vec(), `k${i}`);
-  assert.equal(index.size, 200_000);
-  const q = vec();
-  const time = (partition: string) => {
-    index.nearest(partition, q, 0.5);
-    const runs = 20;
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < runs; i++) index.nearest(partition, q, 0.5);
-    return Number(process.hrtime.bigint() - start) / 1e6 / runs;
-  };
-  // Numbers for the note, not a pass mark (they depend on the machine).
-  console.log(`semantic lookup, one partition of 100,000 × ${dim}: ${time("p").toFixed(3)} ms`);
-  console.log(`semantic lookup, a partition of 100 (100,000 in 1,000 partitions): ${time("c7").toFixed(4)} ms`);
-  // The nearest neighbour of a stored vector is itself.
-  index.add("c7", q, "query");
-  assert.equal(index.nearest("c7", q, 0.999)?.exactKey, "query");
+  for (let i = 0; i < 4200; i++) put(`a${i}`);
+  const building = index.settled();
+  // Interleave with the slices: remove early and late rows, replace some, add new ones.
+  for (let round = 0; round < 20; round++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const id of [`a${round}`, `a${4199 - round}`]) {
+      index.remove(id);
+      removed.set(id, vectors.get(id) as Float32Array);
+      vectors.delete(id);
+    }
+    put(`a${100 + round}`);
+    put(`n${round}`);
+  }
+  await building;
+  await index.settled();
+  assert.equal(index.groupKind("g"), "hnsw");
+  assert.equal(index.size, vectors.size);
+  for (const [id, v] of vectors) {
+    if (id.startsWith("n") || /^a1[01]\d$/.test(id) || Number(id.slice(1)) % 97 === 0) {
+      assert.equal(index.nearest("g", v, 0.99)[0]?.id, id, id);
+    }
+  }
+  assert.equal(removed.size, 40);
+  for (const [id, v] of removed) {
+    assert.ok(!index.has(id), id);
+    assert.ok(!index.nearest("g", v, 0).some((n) => n.id === id), `${id} was removed during the build`);
+  }
 });

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { RedisCacheStore } from "../../src/cache/redis-store.ts";
 import { SqlCacheStore } from "../../src/cache/sql-store.ts";
-import type { CacheEntry, ResponseCacheStore } from "../../src/cache/store.ts";
+import { type CacheEntry, entryId, type ResponseCacheStore } from "../../src/cache/store.ts";
 import { type Database, openDatabase } from "../../src/store/database.ts";
 import { requireRedis, testRedisUrl } from "../helpers/redis.ts";
 
@@ -108,7 +108,7 @@ for (const backend of backends) {
       await store.put(entry("b", 10_001), 3);
       await store.put(entry("c", 10_002), 3);
       assert.ok(await store.get("customer:c/key:k", "", "a", 10_003), "a used: b is now the oldest");
-      await store.put(entry("d", 10_004), 3);
+      assert.deepEqual(await store.put(entry("d", 10_004), 3), [entryId("customer:c/key:k", "", "b")], "evicted ids");
       assert.equal(await store.get("customer:c/key:k", "", "b", 10_005), null, "b evicted");
       for (const k of ["a", "c", "d"]) assert.ok(await store.get("customer:c/key:k", "", k, 10_005), k);
 

@@ -90,9 +90,11 @@ describe("tollgate start", () => {
     db.close();
     assert.equal(n, sent, "every request has its row after shutdown");
 
-    // A restart keeps the token and does not print it again.
+    // A restart keeps the token and does not print it again, only where it is kept; the banner names the dashboard.
     const again = await start(env);
-    assert.doesNotMatch(again.output(), /admin token/);
+    assert.ok(!again.output().includes(token), again.output());
+    assert.match(again.output(), new RegExp(`admin token: ${tokenFile.replaceAll("/", "\\/")}`));
+    assert.match(again.output(), new RegExp(`dashboard: ${again.url}/`));
     const api = await fetch(`${again.url}/api/logs?limit=1`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(api.status, 200);
     again.child.kill("SIGINT");

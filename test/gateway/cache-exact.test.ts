@@ -12,6 +12,15 @@ const USAGE = { input_tokens: 1000, output_tokens: 200 };
 // Claude Sonnet 4.5: 1000×3 + 200×15 = 6000 USD per million = $0.006.
 const COST_NANO = 6_000_000;
 
+/** The sum of a metric's samples whose labels contain `match`. */
+function metricSum(exposition: string, name: string, match: string): number {
+  let sum = 0;
+  for (const line of exposition.split("\n")) {
+    if (line.startsWith(`${name}{`) && line.includes(match)) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return sum;
+}
+
 const redisUrl = testRedisUrl();
 const redisSkip = await requireRedis(redisUrl);
 
@@ -146,7 +155,18 @@ for (const backend of ["sqlite", "redis"] as const) {
         assert.equal(hit.costNanoUsd, 0);
         assert.equal(hit.status, 200);
         assert.ok(hit.warnings.includes(`cache hit-exact: saved $0.006000000; source ${firstId}`), hit.warnings.join());
+        assert.equal(hit.cacheHit, "exact");
+        assert.equal(hit.cacheSavedNanoUsd, COST_NANO);
       }
+      assert.equal(original?.cacheHit, null);
+      assert.equal(original?.cacheSavedNanoUsd, null);
+
+      // Metrics: hits by layer, and the saving summed exactly from the rows' nano-dollars.
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      assert.equal(metricSum(metrics, "tollgate_cache_hits_total", 'layer="exact"'), 4);
+      assert.equal(metricSum(metrics, "tollgate_cache_hits_total", 'layer="semantic"'), 0);
+      assert.equal(metricSum(metrics, "tollgate_cache_saved_usd_total", 'layer="exact"'), 0.024);
+      assert.equal(metricSum(metrics, "tollgate_cost_usd_total", ""), 0.006, "hits cost nothing");
     });
 
     it("stores only complete, successful answers (not errors, in-stream errors or cut streams)", async () => {
@@ -223,6 +243,52 @@ for (const backend of ["sqlite", "redis"] as const) {
           (err: { status?: number }) => err.status === 402,
         );
         assert.equal(mock.requests.length, 1);
+      } finally {
+        await api("DELETE", `/virtual-keys/${String(key.id)}`);
+      }
+    });
+
+    it("a hit counts against the session's request cap and loop guard, never its spend cap; its row bills no tokens", async () => {
+      // $0.006 per call: the first call alone passes the $0.005 session spend cap (committed after the fact).
+      const key = await api("POST", "/virtual-keys", {
+        name: `session-capped-${backend}`,
+        sessionCaps: { maxUsd: "0.005", maxRequests: 4, loopGuard: { repeats: 3, window: "1h" } },
+      });
+      const client = new Anthropic({ apiKey: String(key.secret), baseURL: `${gw.url}/anthropic`, maxRetries: 0 });
+      const send = (content: string) =>
+        client.messages
+          .create(
+            { model: "claude-sonnet-4-5", max_tokens: 300, messages: [{ role: "user", content }] },
+            { headers: { "x-claude-code-session-id": `s-cache-${backend}` } },
+          )
+          .withResponse();
+      try {
+        mock.enqueue({ scenario: "text", text: "looped", usage: USAGE });
+        await send("loop");
+        await gw.gateway.runtime.cache?.idle();
+        // Over the spend cap now, yet the hit is served: it costs nothing.
+        const hit = await send("loop");
+        assert.equal(hit.response.headers.get("x-tollgate-cache"), "hit-exact");
+        const hitId = hit.response.headers.get("x-tollgate-request-id");
+        // The third identical body in the session: the loop guard refuses it, cached or not.
+        await assert.rejects(send("loop"), (err: { status?: number; message?: string }) => {
+          return err.status === 429 && /probable agent loop/.test(err.message ?? "");
+        });
+        // A new request would need spend: refused by the spend cap.
+        await assert.rejects(send("new"), (err: { status?: number }) => err.status === 429);
+        assert.equal(mock.requests.length, 1);
+        let row: Awaited<ReturnType<typeof gw.waitForLogs>>[number] | undefined;
+        for (let i = 0; i < 250 && !row; i++) {
+          row = (await gw.waitForLogs(0)).find((r) => r.id === hitId);
+          if (!row) await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.equal(row?.costNanoUsd, 0);
+        assert.equal(row?.cacheSavedNanoUsd, COST_NANO);
+        assert.deepEqual(
+          [row?.inputTokens, row?.outputTokens, row?.cacheReadTokens],
+          [0, 0, 0],
+          "billed tokens: none (the source row has the served ones)",
+        );
       } finally {
         await api("DELETE", `/virtual-keys/${String(key.id)}`);
       }

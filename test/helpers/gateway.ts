@@ -27,6 +27,12 @@ export interface TestGatewayOptions {
   /** Changes applied to the loaded config (timeouts, body limit …). */
   configure?: (config: GatewayConfig) => void;
   clock?: Clock;
+  /** Keep the production retry and circuit-breaker defaults (else: one attempt, no breaker). */
+  resilience?: boolean;
+  /** Waits between upstream retries (default: real timers). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Randomness for weighted routing, key picks and backoff jitter (default Math.random). */
+  random?: () => number;
   databaseUrl?: string;
   databaseSchema?: string;
   /** Reuse a data dir (a restart); it is then left in place on close. */
@@ -52,10 +58,18 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     ...options.env,
   };
   const config = await loadConfig({ env, flags: { port: 0, host: "127.0.0.1", dataDir } });
+  if (options.resilience !== true) {
+    // Tests of other features see each upstream fault as it is: one attempt, and a breaker that never opens.
+    // Routing tests pass `resilience: true` and get the production defaults (retries, breaker).
+    config.routing.retries.maxAttempts = 1;
+    config.routing.breaker.failureThreshold = 1_000_000;
+  }
   options.configure?.(config);
   const warnings: string[] = [];
   const gateway = await createGateway(config, {
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.random ? { random: options.random } : {}),
     warn: (m) => warnings.push(m),
     ...(options.databaseSchema ? { databaseSchema: options.databaseSchema } : {}),
   });

@@ -248,6 +248,53 @@ describe("OpenTelemetry traces over OTLP/HTTP (JSON)", () => {
   });
 });
 
+describe("OTLP: a retried call", () => {
+  it("has one client span per upstream attempt: the failed one with its error, then the one that served", async () => {
+    const mock = await startMockUpstream();
+    const receiver = await startReceiver();
+    try {
+      const gw = await startTestGateway({
+        upstreamUrl: mock.url,
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" },
+        resilience: true,
+        sleep: async () => {},
+      });
+      mock.enqueue({ scenario: "error", status: 503 }, { scenario: "text", text: "second attempt" });
+      const res = await fetch(`${gw.url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": "client-key", "anthropic-version": "2023-06-01" },
+        body: JSON.stringify({ model: MODEL, max_tokens: 64, messages: [{ role: "user", content: "retry me" }] }),
+      });
+      assert.equal(res.status, 200);
+      await res.text();
+      const requestId = String(res.headers.get("x-tollgate-request-id"));
+      await gw.waitForLogs(1);
+      await gw.close();
+      const spans = spansOf(receiver.posts);
+      const call = spans.find((s) => attrs(s)["tollgate.request_id"] === requestId);
+      assert.ok(call);
+      const attempts = spans
+        .filter((s) => s.parentSpanId === call.spanId && s.kind === CLIENT)
+        .sort((a, b) => Number(attrs(a)["tollgate.attempt"]) - Number(attrs(b)["tollgate.attempt"]));
+      assert.deepEqual(
+        attempts.map((s) => [
+          attrs(s)["tollgate.attempt"],
+          attrs(s)["http.response.status_code"],
+          s.status?.code === ERROR,
+        ]),
+        [
+          [1, 503, true],
+          [2, 200, false],
+        ],
+      );
+      assert.equal(attrs(attempts[0] as OtlpSpan)["error.type"], "upstream_503");
+    } finally {
+      await mock.close();
+      await new Promise<void>((resolve) => receiver.server.close(() => resolve()));
+    }
+  });
+});
+
 describe("OTLP over HTTP/protobuf (the default protocol)", () => {
   it("exports protobuf to /v1/traces", async () => {
     const mock = await startMockUpstream();

@@ -49,8 +49,11 @@ async function start(options: StartOptions): Promise<void> {
     `  data: ${config.dataDir}${config.databaseUrl ? " (logs in PostgreSQL)" : ""}`,
     `  providers: ${providers.join(", ") || "none (set e.g. ANTHROPIC_API_KEY)"}`,
   ];
+  banner.push(`  dashboard: ${url}/ (sign in with the admin token)`);
   if (gateway.adminToken.created) {
     banner.push(`  admin token (shown once, kept in ${gateway.adminToken.path}): ${gateway.adminToken.token}`);
+  } else {
+    banner.push(`  admin token: ${gateway.adminToken.path ?? "TOLLGATE_ADMIN_TOKEN (environment or config)"}`);
   }
   // One write: a process reading the output sees the whole banner at once.
   console.log(banner.join("\n"));

@@ -4,7 +4,14 @@ import { type AliasTable, compileAliases, type ModelAlias } from "../../routing/
 import type { Db } from "../../store/schema.ts";
 import { compileNameMatcher, type NameMatcher } from "./globs.ts";
 import { hashVirtualKeySecret, isWellFormedVirtualKey } from "./key-material.ts";
-import { budgetFromRow, developerFromRow, rateLimitFromRow, teamFromRow, virtualKeyFromRow } from "./rows.ts";
+import {
+  budgetFromRow,
+  customerFromRow,
+  developerFromRow,
+  rateLimitFromRow,
+  teamFromRow,
+  virtualKeyFromRow,
+} from "./rows.ts";
 import { type GovernanceDb, governanceDb } from "./tables.ts";
 import type {
   Budget,
@@ -61,6 +68,8 @@ export interface VirtualKeySnapshot {
   allowedModels: readonly string[] | null;
   providerSettings: Readonly<Record<string, ProviderSetting>>;
   labels: Readonly<Labels>;
+  /** The labels of the key's team and customer (settings carried as labels, e.g. `tollgate.cache`). */
+  ownerLabels?: { team: Readonly<Labels>; customer: Readonly<Labels> };
   credentialPolicy: CredentialPolicy;
   sessionCaps: SessionCaps | null;
   access: KeyAccess;
@@ -122,7 +131,7 @@ export async function loadKeySnapshot(
 ): Promise<GovernanceSnapshot> {
   const db = governanceDb(database as Db);
   const now = (options.clock ?? systemClock).now();
-  const customerRows = await db.selectFrom("customers").select(["id", "name"]).execute();
+  const customerRows = await db.selectFrom("customers").selectAll().execute();
   const teamRows = await db.selectFrom("teams").selectAll().execute();
   const developerRows = await db.selectFrom("developers").selectAll().execute();
   const budgetRows = await db.selectFrom("budgets").selectAll().orderBy("id").execute();
@@ -130,6 +139,7 @@ export async function loadKeySnapshot(
   const keyRows = await db.selectFrom("virtual_keys").selectAll().orderBy("id").execute();
 
   const customers = new Map(customerRows.map((c) => [c.id, { id: c.id, name: c.name }]));
+  const customerLabels = new Map(customerRows.map((c) => [c.id, customerFromRow(c).labels]));
   const teams = new Map(teamRows.map((row) => [row.id, teamFromRow(row)]));
   const developers = new Map(developerRows.map((row) => [row.id, developerFromRow(row)]));
   const keyNames = new Map(keyRows.map((k) => [k.id, k.name]));
@@ -220,6 +230,10 @@ export async function loadKeySnapshot(
       allowedModels: key.allowedModels,
       providerSettings: key.providerSettings,
       labels: key.labels,
+      ownerLabels: {
+        team: team?.labels ?? {},
+        customer: (customer && customerLabels.get(customer.id)) ?? {},
+      },
       credentialPolicy: key.credentialPolicy,
       sessionCaps: key.sessionCaps,
       access: {

@@ -11,6 +11,10 @@ import { responseCacheMigration } from "./0009-response-cache.ts";
 import { alertWebhooksMigration } from "./0010-alert-webhooks.ts";
 import { spendRollupMigration } from "./0011-spend-rollup.ts";
 import { logRoutingCacheMigration } from "./0012-log-routing-cache.ts";
+import { routingRulesMigration } from "./0013-routing-rules.ts";
+import { rollupCacheSavingsMigration } from "./0014-rollup-cache-savings.ts";
+import { alertKindsMigration } from "./0015-spend-alert-kinds.ts";
+import { cacheSemanticVectorsMigration } from "./0016-cache-semantic-vectors.ts";
 
 /**
  * Every migration, in order, as code (not files found at runtime), so they run the same from src/ and dist/.
@@ -29,6 +33,10 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0010_alert_webhooks": alertWebhooksMigration,
   "0011_spend_rollup": spendRollupMigration,
   "0012_log_routing_cache": logRoutingCacheMigration,
+  "0013_routing_rules": routingRulesMigration,
+  "0014_rollup_cache_savings": rollupCacheSavingsMigration,
+  "0015_spend_alert_kinds": alertKindsMigration,
+  "0016_cache_semantic_vectors": cacheSemanticVectorsMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

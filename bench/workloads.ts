@@ -8,7 +8,8 @@ export type WorkloadName =
   | "stream-claude-code"
   | "stream-claude-code-translated"
   | "small-anthropic-governed"
-  | "small-anthropic-cache-hit";
+  | "small-anthropic-cache-hit"
+  | "stream-claude-code-cache-hit";
 
 export interface Workload {
   name: WorkloadName;
@@ -48,6 +49,9 @@ export const translatedUserAgent = "tollgate-bench-translated/1";
 
 /** The cache-hit workload's user-agent: its rows share endpoint and stream flag with small-anthropic's. */
 export const cacheHitUserAgent = "tollgate-bench-cache-hit/1";
+
+/** The Claude Code stream cache-hit workload's user-agent: its rows share endpoint and stream flag with stream-claude-code's. */
+export const streamCacheHitUserAgent = "tollgate-bench-cache-hit-stream/1";
 
 /** The governed workload's user-agent: its rows share endpoint and stream flag with small-anthropic's. */
 export const governedUserAgent = "tollgate-bench-governed/1";
@@ -192,10 +196,40 @@ export function buildWorkloads(selection: WorkloadSelection): Workload[] {
         fixedRateLatency: false,
       }),
     ],
+    [
+      "cache",
+      () => {
+        // A coding agent's real request: the 519 kB Claude Code turn, streamed, answered from the exact cache
+        // (replayed as a stream); compared with the same stream passed through (stream-claude-code).
+        const request = claudeCodeRequest();
+        return {
+          name: "stream-claude-code-cache-hit",
+          group: "cache",
+          description: `stream-claude-code's request with x-tollgate-cache: exact (${Math.round(Buffer.byteLength(request.body) / 1000)} kB)`,
+          connections: 8,
+          probeRequests: 80,
+          body: Buffer.from(request.body),
+          headers: {
+            ...json,
+            ...mockScript,
+            ...request.headers,
+            authorization: "Bearer bench-key",
+            "x-tollgate-cache": "exact",
+            "user-agent": streamCacheHitUserAgent,
+          },
+          directPath: "/v1/messages?beta=true",
+          gatewayPath: "/anthropic/v1/messages?beta=true",
+          log: { endpointSuffix: "/v1/messages", stream: true, userAgent: streamCacheHitUserAgent },
+          verifyBody: (body) => body.includes("message_stop"),
+          fixedRateLatency: false,
+        };
+      },
+    ],
   ];
-  // `--workload cache` also runs small-anthropic: the passthrough the hit's CPU is compared with.
+  // `--workload cache` also runs the passthroughs the hits' CPU is compared with (small-anthropic, stream-claude-code).
+  const passthroughs = new Set([0, all.findIndex(([group]) => group === "stream")]);
   const wanted = (group: Workload["group"], index: number) =>
-    selection === "all" || group === selection || (selection === "cache" && index === 0);
+    selection === "all" || group === selection || (selection === "cache" && passthroughs.has(index));
   // Filter before building: the Claude Code body takes ~100 ms to generate.
   return all.filter(([group], i) => wanted(group, i)).map(([, make]) => make());
 }

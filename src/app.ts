@@ -33,7 +33,9 @@ import { registerUsageRoute } from "./http/usage-route.ts";
 import { PriceBook, priceOverridesSchema } from "./metering/pricing/index.ts";
 import { UnpricedModels } from "./metering/unpriced.ts";
 import { BudgetGauges } from "./metrics/budget-gauges.ts";
+import { DogStatsdMetrics } from "./metrics/dogstatsd.ts";
 import { GatewayMetrics } from "./metrics/gateway-metrics.ts";
+import { teeMetrics } from "./metrics/tee.ts";
 import { createUpstreamAgent } from "./passthrough/upstream-agent.ts";
 import type { GatewayRuntime } from "./pipeline/runtime.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
@@ -134,6 +136,10 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     }),
     warn,
   });
+  // Optional DogStatsD export to a Datadog Agent, fed the same rows as the Prometheus metrics.
+  const dogstatsd = config.metrics.dogstatsd
+    ? new DogStatsdMetrics({ config: config.metrics, dogstatsd: config.metrics.dogstatsd, warn })
+    : null;
   const tracer = createTracer(config.telemetry);
   const runtime: GatewayRuntime = {
     config,
@@ -149,7 +155,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     clock,
     warn,
     unpriced: new UnpricedModels(),
-    metrics,
+    metrics: dogstatsd ? teeMetrics(metrics, dogstatsd) : metrics,
     cache: openResponseCache(config, database, warn),
     tracer,
     affinity: new SessionAffinity(clock),
@@ -311,6 +317,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
         await upstream.close();
         // Spans of the drained requests are exported before exit.
         await tracer.close().catch((err: unknown) => warn(`trace export on shutdown failed: ${String(err)}`));
+        await dogstatsd?.close();
         await runtime.cache?.close();
         await database.close();
       })();

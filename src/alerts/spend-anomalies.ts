@@ -3,6 +3,7 @@ import type { Clock } from "../clock.ts";
 import { type BudgetAlertsTable, budgetAlertsDb } from "../governance/budget-alerts.ts";
 import type { GovernanceSnapshot } from "../governance/entities/index.ts";
 import { formatNanoUsd } from "../metering/pricing/decimal.ts";
+import { PeriodicJob } from "../periodic-job.ts";
 import { uuidv7 } from "../store/ids.ts";
 import { HOUR_MS } from "../store/rollups.ts";
 import type { Db } from "../store/schema.ts";
@@ -66,57 +67,38 @@ export interface SpendAnomalyDetails {
  */
 export class SpendAnomalyDetector {
   readonly #o: SpendAnomalyOptions;
-  readonly #intervalMs: number;
-  readonly #firstRunDelayMs: number;
   readonly #factorMilli: bigint;
   /** `keyId` alerted in `#markedHour` (by this process or, seen at insert, another). */
   readonly #marked = new Set<string>();
   #markedHour = -1;
-  #timer: ReturnType<typeof setTimeout> | null = null;
-  #running: Promise<number> | null = null;
-  #closed = false;
+  readonly #job: PeriodicJob<number>;
 
   constructor(options: SpendAnomalyOptions) {
     if (!(options.factor > 1)) throw new Error(`spend anomaly factor must be above 1, got ${options.factor}`);
     this.#o = options;
-    this.#intervalMs = options.intervalMs ?? 300_000;
-    this.#firstRunDelayMs = options.firstRunDelayMs ?? this.#intervalMs;
+    const intervalMs = options.intervalMs ?? 300_000;
+    this.#job = new PeriodicJob(() => this.#check(), {
+      intervalMs,
+      firstRunDelayMs: options.firstRunDelayMs ?? intervalMs,
+      onError: (err) => {
+        this.#o.warn(`spend anomaly check: ${err instanceof Error ? err.message : String(err)}`);
+        return 0;
+      },
+    });
     this.#factorMilli = BigInt(Math.round(options.factor * 1000));
   }
 
   start(): void {
-    if (this.#closed) return;
-    this.#schedule(this.#firstRunDelayMs);
-  }
-
-  #schedule(delay: number): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      void this.runOnce().finally(() => {
-        if (!this.#closed) this.#schedule(this.#intervalMs);
-      });
-    }, delay);
-    this.#timer.unref();
+    this.#job.start();
   }
 
   /** One check now (joins a running one). Resolves to the alerts this process recorded; never rejects. */
   runOnce(): Promise<number> {
-    this.#running ??= this.#check()
-      .catch((err: unknown) => {
-        this.#o.warn(`spend anomaly check: ${err instanceof Error ? err.message : String(err)}`);
-        return 0;
-      })
-      .finally(() => {
-        this.#running = null;
-      });
-    return this.#running;
+    return this.#job.runOnce();
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#running;
+  close(): Promise<void> {
+    return this.#job.close();
   }
 
   async #check(): Promise<number> {

@@ -4,6 +4,7 @@ import type { CacheConfig } from "../config/load.ts";
 import type { Dialect } from "../dialects/dialect.ts";
 import { SseFramer } from "../dialects/shared/sse-framer.ts";
 import type { VirtualKeySnapshot } from "../governance/entities/index.ts";
+import { peekTopLevel } from "../json/peek.ts";
 import type { CallState } from "../pipeline/call-state.ts";
 import type { RouteSpec } from "../pipeline/ingress.ts";
 import { formatUsd } from "../pipeline/money.ts";
@@ -16,6 +17,7 @@ import { clientTranslatorFor, isChatDialect, translatorFor } from "../translate/
 import { accumulateStream } from "./accumulate.ts";
 import { cacheModeOf } from "./enablement.ts";
 import { exactKey as exactKeyOf } from "./exact-key.ts";
+import { FastKeys, fastKeyOf } from "./fast-key.ts";
 import { embed, semanticQuery } from "./semantic.ts";
 import { SemanticLayer, semanticGroup } from "./semantic-layer.ts";
 import { type CacheEntry, entryId, type PurgeFilter, type ResponseCacheStore } from "./store.ts";
@@ -27,6 +29,8 @@ export class ResponseCache {
   readonly config: CacheConfig;
   /** The semantic layer's per-process index, kept in step with `store` (semantic-layer.ts); null when not configured. */
   readonly semantic: SemanticLayer | null;
+  /** Raw-bytes keys of bodies already keyed canonically (fast-key.ts). */
+  readonly fastKeys = new FastKeys();
   readonly #pending = new Set<Promise<void>>();
 
   /**
@@ -145,41 +149,54 @@ export async function probeCache(
   const mode = cacheModeOf(input.headers, input.key, cache.config);
   if (mode === "off") return null;
   const { spec } = input;
-  if (
-    !isChatDialect(spec.dialect) ||
-    !GENERATE_OPS.has(spec.op) ||
-    spec.eventStream ||
-    input.providerKind === "bedrock"
-  )
+  const dialect = spec.dialect;
+  if (!isChatDialect(dialect) || !GENERATE_OPS.has(spec.op) || spec.eventStream || input.providerKind === "bedrock")
     return null;
   // Gemini's non-SSE stream is one JSON array: replay speaks SSE only.
   if (spec.dialect === "gemini" && input.stream && !input.url.includes("alt=sse")) return null;
+  const ttlHeader = Number(header(input.headers, "x-tollgate-cache-ttl"));
+  const ttlSeconds = Number.isInteger(ttlHeader) && ttlHeader > 0 ? ttlHeader : cache.config.ttlSeconds;
+  const scope = scopeOf(input.key, cache.config.share, input.headers);
+  const namespace = (header(input.headers, "x-tollgate-cache-key") ?? "").slice(0, 200);
+  const probeOf = (exactKey: string, clientBody: unknown, entry: CacheEntry | null): CacheProbe => ({
+    cache,
+    exactKey,
+    scope,
+    namespace,
+    ttlSeconds,
+    clientBody,
+    raw: input.raw,
+    clientDialect: dialect,
+    stream: input.stream,
+    clientModel: input.clientModel,
+    entry,
+    hit: "exact",
+    similarity: null,
+    semantic: null,
+  });
+  // Fast path: a body seen before byte for byte (volatile fields aside) finds its canonical key without being decoded.
+  // Responses replies echo request options, so that dialect always takes the full path.
+  const fast = fastKeyOf(dialect, input.raw, input.upstreamModel);
+  const known = fast === null || dialect === "openai-responses" ? undefined : cache.fastKeys.get(fast);
+  if (known !== undefined) {
+    try {
+      const entry = await cache.store.get(scope, namespace, known, rt.clock.now());
+      if (entry) return probeOf(known, topLevelFields(input.raw), entry);
+    } catch (err) {
+      rt.warn(`response cache unavailable (lookup): ${(err as Error).message}`);
+      return null;
+    }
+  }
   let clientBody: unknown;
   let exactKey: string;
   try {
     clientBody = JSON.parse(input.raw.toString("utf8"));
-    exactKey = exactKeyOf(spec.dialect, clientBody, input.upstreamModel);
+    exactKey = exactKeyOf(dialect, clientBody, input.upstreamModel);
   } catch {
     return null;
   }
-  const ttlHeader = Number(header(input.headers, "x-tollgate-cache-ttl"));
-  const ttlSeconds = Number.isInteger(ttlHeader) && ttlHeader > 0 ? ttlHeader : cache.config.ttlSeconds;
-  const probe: CacheProbe = {
-    cache,
-    exactKey,
-    scope: scopeOf(input.key, cache.config.share, input.headers),
-    namespace: (header(input.headers, "x-tollgate-cache-key") ?? "").slice(0, 200),
-    ttlSeconds,
-    clientBody,
-    raw: input.raw,
-    clientDialect: spec.dialect,
-    stream: input.stream,
-    clientModel: input.clientModel,
-    entry: null,
-    hit: "exact",
-    similarity: null,
-    semantic: null,
-  };
+  if (fast !== null) cache.fastKeys.set(fast, exactKey);
+  const probe = probeOf(exactKey, clientBody, null);
   try {
     probe.entry = await cache.store.get(probe.scope, probe.namespace, exactKey, rt.clock.now());
   } catch (err) {
@@ -189,7 +206,7 @@ export async function probeCache(
   const semantic = cache.config.semantic;
   const layer = cache.semantic;
   if (probe.entry || mode !== "semantic" || !semantic || !layer) return probe;
-  const query = semanticQuery(spec.dialect, clientBody, input.upstreamModel, semantic);
+  const query = semanticQuery(dialect, clientBody, input.upstreamModel, semantic);
   if (!query) return probe;
   const thresholdHeader = Number(header(input.headers, "x-tollgate-cache-threshold"));
   const threshold = thresholdHeader > 0 && thresholdHeader <= 1 ? thresholdHeader : semantic.threshold;
@@ -413,6 +430,24 @@ function freshIds(response: CanonicalResponse, dialect: ChatDialect): CanonicalR
   );
   return { ...response, id, content };
 }
+
+/**
+ * What a fast-path hit's replay reads of the client body (a Chat client's `stream_options`), from the top level
+ * alone: the rest of the body is never decoded.
+ */
+function topLevelFields(raw: Buffer): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, [start, end]] of peekTopLevel(raw, REPLAY_FIELDS) ?? []) {
+    try {
+      out[name] = JSON.parse(raw.toString("utf8", start, end));
+    } catch {
+      // An unreadable value reads as absent.
+    }
+  }
+  return out;
+}
+
+const REPLAY_FIELDS: ReadonlySet<string> = new Set(["stream_options"]);
 
 function asksUsage(json: unknown): boolean {
   if (typeof json !== "object" || json === null) return false;

@@ -7,6 +7,7 @@ import type { SemanticConfig } from "../cache/semantic.ts";
 import type { KeyRequirement } from "../governance/authenticate.ts";
 import { hashVirtualKeySecret, isWellFormedVirtualKey, secretPrefix } from "../governance/entities/key-material.ts";
 import { FALLBACK_ENV_ORDER, type FallbackPrice, fallbackPriceSchema } from "../metering/pricing/fallback.ts";
+import { type DogStatsdConfig, resolveDogStatsd } from "../metrics/dogstatsd-config.ts";
 import { promLabelName } from "../metrics/label-names.ts";
 import { bedrockFromEntry, bedrockFromEnv } from "../providers/bedrock/settings.ts";
 import { baseUrlEnvName, findPreset, PROVIDER_PRESETS, type ProviderPreset } from "../providers/presets.ts";
@@ -99,6 +100,8 @@ export interface MetricsConfig {
   /** `x-tollgate-label-<name>` names exported as `label_<name>`. */
   labels: string[];
   maxSeries: number;
+  /** DogStatsD export (metrics/dogstatsd.ts); absent when off (the default). */
+  dogstatsd?: DogStatsdConfig;
 }
 
 export const DEFAULTS = {
@@ -185,6 +188,7 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
       developerLabels: file.metrics?.developerLabels ?? false,
       labels: metricLabels(file.metrics?.labels ?? []),
       maxSeries: file.metrics?.maxSeries ?? 10_000,
+      ...optionalDogStatsd(resolveDogStatsd(env, file.metrics?.dogstatsd, (m) => new ConfigError(m))),
     },
     telemetry: resolveTelemetry(env, file.telemetry, (m) => new ConfigError(m)),
     routing: resolveResilience(file.routing),
@@ -396,6 +400,11 @@ function parseRequirement(v: string | undefined): KeyRequirement | undefined {
   if (v === undefined || v === "") return undefined;
   if (v === "auto" || v === "always" || v === "never") return v;
   throw new ConfigError(`TOLLGATE_REQUIRE_KEY must be auto, always or never, got "${v}"`);
+}
+
+/** The key only when DogStatsD is on, so the resolved `metrics` stays as it was without it. */
+function optionalDogStatsd(d: DogStatsdConfig | null): { dogstatsd?: DogStatsdConfig } {
+  return d ? { dogstatsd: d } : {};
 }
 
 /** `x-tollgate-label-*` names for metrics; two that become the same Prometheus label name are refused. */

@@ -12,6 +12,7 @@ import {
   TeamCreateSchema,
 } from "../governance/entities/schemas.ts";
 import { fallbackPriceSchema } from "../metering/pricing/fallback.ts";
+import { DogStatsdSectionSchema } from "../metrics/dogstatsd-config.ts";
 import { RESILIENCE_FIELDS } from "../routing/resilience-config.ts";
 import { ROUTING_RULES_FIELDS } from "../routing/rules/schemas.ts";
 import { TelemetrySectionSchema } from "../telemetry/config.ts";
@@ -360,6 +361,8 @@ export const ConfigFileSchema = z.strictObject({
         .optional(),
       /** Label combinations kept per metric family; later ones are counted under `_other` (default 10000). */
       maxSeries: z.number().int().min(1).optional(),
+      /** Per-request metrics to a Datadog Agent over DogStatsD (metrics/dogstatsd.ts); off unless present. */
+      dogstatsd: DogStatsdSectionSchema.optional(),
     })
     .optional(),
   /** Customers, teams, developers, virtual keys, budgets and rate limits (governance/config-seed.ts). */

@@ -480,7 +480,7 @@ function nanoToUsd(sum: NanoSum): number {
   return Number(`${nano / 1_000_000_000n}.${(nano % 1_000_000_000n).toString().padStart(9, "0")}`);
 }
 
-function statusClass(status: number): string {
+export function statusClass(status: number): string {
   if (status >= 200 && status < 300) return "2xx";
   if (status >= 400 && status < 500) return "4xx";
   if (status >= 500 && status < 600) return "5xx";
@@ -489,7 +489,7 @@ function statusClass(status: number): string {
 }
 
 /** A refusal by the gateway (its own error before dispatch): the error kind; null for anything else. */
-function rejectionReason(code: string): string | null {
+export function rejectionReason(code: string): string | null {
   if (code === "TG_CLIENT_CLOSED" || code === "TG_INTERNAL") return null;
   const kind = (ERROR_CATALOG as Record<string, { kind: string } | undefined>)[code]?.kind;
   if (kind === undefined) return null;
@@ -498,7 +498,7 @@ function rejectionReason(code: string): string | null {
 }
 
 /** After dispatch: the provider's failure; null for the gateway's own ends (client left, budget cut). */
-function upstreamErrorReason(code: string, status: number): string | null {
+export function upstreamErrorReason(code: string, status: number): string | null {
   if (code.startsWith("TG_UPSTREAM_")) return code.slice(12).toLowerCase();
   if (code === "TG_PROVIDER_AUTH") return "provider_auth";
   if (code.startsWith("TG_")) return null;

@@ -1,4 +1,5 @@
 import type { Clock } from "../clock.ts";
+import { PeriodicJob } from "../periodic-job.ts";
 import type { Db } from "./schema.ts";
 
 export const DAY_MS = 86_400_000;
@@ -36,11 +37,9 @@ export interface RetentionPass {
  */
 export class LogRetention {
   readonly #o: LogRetentionOptions;
-  readonly #intervalMs: number;
-  readonly #firstRunDelayMs: number;
   readonly #batchSize: number;
-  #timer: ReturnType<typeof setTimeout> | null = null;
-  #running: Promise<RetentionPass | null> | null = null;
+  readonly #job: PeriodicJob<RetentionPass | null>;
+  /** Set by close(): a running pass stops after its current batch. */
   #closed = false;
 
   constructor(options: LogRetentionOptions) {
@@ -48,9 +47,15 @@ export class LogRetention {
       throw new Error(`retention.logsDays must be a whole number ≥ 0, got ${options.logsDays}`);
     }
     this.#o = options;
-    this.#intervalMs = options.intervalMs ?? 3_600_000;
-    this.#firstRunDelayMs = options.firstRunDelayMs ?? 60_000;
     this.#batchSize = options.batchSize ?? 1000;
+    this.#job = new PeriodicJob(() => this.#pass(), {
+      intervalMs: options.intervalMs ?? 3_600_000,
+      firstRunDelayMs: options.firstRunDelayMs ?? 60_000,
+      onError: (err) => {
+        this.#o.warn(`log retention: ${err instanceof Error ? err.message : String(err)}`);
+        return null;
+      },
+    });
   }
 
   get enabled(): boolean {
@@ -59,40 +64,18 @@ export class LogRetention {
 
   /** Schedules the passes (unref'd timers: they never keep the process alive). */
   start(): void {
-    if (!this.enabled || this.#closed) return;
-    this.#schedule(this.#firstRunDelayMs);
-  }
-
-  #schedule(delay: number): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      void this.runOnce().finally(() => {
-        if (!this.#closed) this.#schedule(this.#intervalMs);
-      });
-    }, delay);
-    this.#timer.unref();
+    if (this.enabled) this.#job.start();
   }
 
   /** One pass now (a running pass is joined, not doubled). Never rejects; null when retention is off or it failed. */
   runOnce(): Promise<RetentionPass | null> {
-    if (!this.enabled) return Promise.resolve(null);
-    this.#running ??= this.#pass()
-      .catch((err: unknown) => {
-        this.#o.warn(`log retention: ${err instanceof Error ? err.message : String(err)}`);
-        return null;
-      })
-      .finally(() => {
-        this.#running = null;
-      });
-    return this.#running;
+    return this.enabled ? this.#job.runOnce() : Promise.resolve(null);
   }
 
   /** Stops scheduling and waits for a running pass (it stops after its current batch). */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#running;
+    return this.#job.close();
   }
 
   /** Rows older than this go: `logsDays` ago, or earlier when a budget window needs them. */

@@ -5,6 +5,7 @@ import test from "node:test";
 import { MOCK_AWS_CREDENTIALS, MOCK_AWS_REGION } from "../fixtures/mock-upstream/bedrock/index.ts";
 import { AGENT_MARKER } from "../fixtures/mock-upstream/index.ts";
 import { assertShellRoundTrip, CLI_TIMEOUT_MS, diagnostics, PROMPT } from "./support/assert-turn.ts";
+import { CLAUDE_QUIET_ENV } from "./support/claude.ts";
 import { cliAvailability } from "./support/cli-install.ts";
 import { type CliRun, runCli } from "./support/run-cli.ts";
 import { type E2eStack, startStack } from "./support/stack.ts";
@@ -31,12 +32,7 @@ async function runClaudeOnBedrock(stack: E2eStack, binDir: string, virtualKey?: 
       AWS_REGION: MOCK_AWS_REGION,
       ANTHROPIC_MODEL: CLAUDE_ON_BEDROCK,
       ANTHROPIC_DEFAULT_HAIKU_MODEL: CLAUDE_ON_BEDROCK,
-      CLAUDE_CODE_MAX_RETRIES: "0",
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-      CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL: "1",
-      DISABLE_TELEMETRY: "1",
-      DISABLE_ERROR_REPORTING: "1",
-      DISABLE_AUTOUPDATER: "1",
+      ...CLAUDE_QUIET_ENV,
     }),
   });
 }

@@ -3,6 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import test from "node:test";
 import { CLI_TIMEOUT_MS, diagnostics } from "./support/assert-turn.ts";
+import { CLAUDE_QUIET_ENV } from "./support/claude.ts";
 import { cliAvailability } from "./support/cli-install.ts";
 import { runCli } from "./support/run-cli.ts";
 import { startStack } from "./support/stack.ts";
@@ -31,12 +32,7 @@ test("Claude Code: the same prompt twice with tools disabled hits the exact cach
         ANTHROPIC_MODEL: "claude-sonnet-4-5",
         ANTHROPIC_DEFAULT_HAIKU_MODEL: "claude-sonnet-4-5",
         ANTHROPIC_CUSTOM_HEADERS: "x-tollgate-cache: exact",
-        CLAUDE_CODE_MAX_RETRIES: "0",
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-        CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL: "1",
-        DISABLE_TELEMETRY: "1",
-        DISABLE_ERROR_REPORTING: "1",
-        DISABLE_AUTOUPDATER: "1",
+        ...CLAUDE_QUIET_ENV,
       }),
     });
 

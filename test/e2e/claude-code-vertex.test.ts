@@ -4,6 +4,7 @@ import { join } from "node:path";
 import test from "node:test";
 import { AGENT_MARKER } from "../fixtures/mock-upstream/index.ts";
 import { assertShellRoundTrip, CLI_TIMEOUT_MS, diagnostics, PROMPT } from "./support/assert-turn.ts";
+import { CLAUDE_QUIET_ENV } from "./support/claude.ts";
 import { cliAvailability } from "./support/cli-install.ts";
 import { type CliRun, runCli } from "./support/run-cli.ts";
 import { type E2eStack, startStack } from "./support/stack.ts";
@@ -33,12 +34,7 @@ async function runClaudeOnVertex(stack: E2eStack, binDir: string, virtualKey?: s
       ...(virtualKey ? { ANTHROPIC_CUSTOM_HEADERS: `x-tollgate-key: ${virtualKey}` } : {}),
       ANTHROPIC_MODEL: CLAUDE_ON_VERTEX,
       ANTHROPIC_DEFAULT_HAIKU_MODEL: CLAUDE_ON_VERTEX,
-      CLAUDE_CODE_MAX_RETRIES: "0",
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-      CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL: "1",
-      DISABLE_TELEMETRY: "1",
-      DISABLE_ERROR_REPORTING: "1",
-      DISABLE_AUTOUPDATER: "1",
+      ...CLAUDE_QUIET_ENV,
     }),
   });
 }

@@ -5,6 +5,7 @@ import test from "node:test";
 import type { RequestLogRecord } from "../../src/store/log-record.ts";
 import { AGENT_MARKER } from "../fixtures/mock-upstream/index.ts";
 import { CLI_TIMEOUT_MS, diagnostics, PROMPT } from "./support/assert-turn.ts";
+import { CLAUDE_QUIET_ENV } from "./support/claude.ts";
 import { cliAvailability } from "./support/cli-install.ts";
 import { runCli } from "./support/run-cli.ts";
 import { startStack } from "./support/stack.ts";
@@ -76,12 +77,7 @@ test("Claude Code: a real claude -p session with a subagent shows up in /api/ses
       ANTHROPIC_MODEL: MAIN_MODEL,
       ANTHROPIC_DEFAULT_HAIKU_MODEL: MAIN_MODEL,
       CLAUDE_CODE_SUBAGENT_MODEL: SUBAGENT_MODEL,
-      CLAUDE_CODE_MAX_RETRIES: "0",
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-      CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL: "1",
-      DISABLE_TELEMETRY: "1",
-      DISABLE_ERROR_REPORTING: "1",
-      DISABLE_AUTOUPDATER: "1",
+      ...CLAUDE_QUIET_ENV,
     }),
   });
   const context = () => diagnostics(stack, run);

@@ -5,6 +5,7 @@ import test from "node:test";
 import type { Dialect } from "../../src/dialects/dialect.ts";
 import { AGENT_MARKER, type RecordedRequest, type RouteKind } from "../fixtures/mock-upstream/index.ts";
 import { CLI_TIMEOUT_MS, diagnostics, PROMPT, promptFor } from "./support/assert-turn.ts";
+import { CLAUDE_QUIET_ENV } from "./support/claude.ts";
 import { cliAvailability } from "./support/cli-install.ts";
 import { codexConfig } from "./support/codex.ts";
 import { type CliRun, runCli } from "./support/run-cli.ts";
@@ -196,12 +197,7 @@ async function runClaude(stack: E2eStack, model: string): Promise<CliRun> {
       ANTHROPIC_DEFAULT_SONNET_MODEL: model,
       ANTHROPIC_DEFAULT_HAIKU_MODEL: model,
       CLAUDE_CODE_SUBAGENT_MODEL: model,
-      CLAUDE_CODE_MAX_RETRIES: "0",
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-      CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL: "1",
-      DISABLE_TELEMETRY: "1",
-      DISABLE_ERROR_REPORTING: "1",
-      DISABLE_AUTOUPDATER: "1",
+      ...CLAUDE_QUIET_ENV,
     }),
   });
 }

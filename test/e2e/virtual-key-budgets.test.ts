@@ -4,6 +4,7 @@ import { join } from "node:path";
 import test from "node:test";
 import type { RequestLogRecord } from "../../src/store/log-record.ts";
 import { assertShellRoundTrip, CLI_TIMEOUT_MS, diagnostics, PROMPT } from "./support/assert-turn.ts";
+import { CLAUDE_QUIET_ENV } from "./support/claude.ts";
 import { cliAvailability } from "./support/cli-install.ts";
 import { codexConfig } from "./support/codex.ts";
 import { type CliRun, runCli } from "./support/run-cli.ts";
@@ -22,12 +23,7 @@ function runClaude(stack: E2eStack, binDir: string, auth: Record<string, string>
       ANTHROPIC_BASE_URL: stack.baseUrls.anthropic,
       ANTHROPIC_MODEL: "claude-sonnet-4-5",
       ANTHROPIC_DEFAULT_HAIKU_MODEL: "claude-sonnet-4-5",
-      CLAUDE_CODE_MAX_RETRIES: "0",
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-      CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL: "1",
-      DISABLE_TELEMETRY: "1",
-      DISABLE_ERROR_REPORTING: "1",
-      DISABLE_AUTOUPDATER: "1",
+      ...CLAUDE_QUIET_ENV,
       ...auth,
     }),
   });

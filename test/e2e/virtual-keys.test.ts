@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import test from "node:test";
 import { assertShellRoundTrip, CLI_TIMEOUT_MS, diagnostics, PROMPT } from "./support/assert-turn.ts";
+import { CLAUDE_QUIET_ENV } from "./support/claude.ts";
 import { cliAvailability } from "./support/cli-install.ts";
 import { codexConfig } from "./support/codex.ts";
 import { runCli } from "./support/run-cli.ts";
@@ -21,12 +22,7 @@ function runClaude(stack: E2eStack, binDir: string, token: string) {
       ANTHROPIC_AUTH_TOKEN: token,
       ANTHROPIC_MODEL: "claude-sonnet-4-5",
       ANTHROPIC_DEFAULT_HAIKU_MODEL: "claude-sonnet-4-5",
-      CLAUDE_CODE_MAX_RETRIES: "0",
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-      CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL: "1",
-      DISABLE_TELEMETRY: "1",
-      DISABLE_ERROR_REPORTING: "1",
-      DISABLE_AUTOUPDATER: "1",
+      ...CLAUDE_QUIET_ENV,
     }),
   });
 }

@@ -1,6 +1,6 @@
-import { type FormEvent, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 import { api, setUnauthorizedHandler, storedToken, storeToken } from "./api.ts";
-import { Field } from "./components.tsx";
+import { Check, ErrorText, SecretField, useSubmit } from "./form.tsx";
 import { NamesProvider } from "./names.tsx";
 import { EntitiesPage } from "./pages/Entities.tsx";
 import { KeysPage } from "./pages/Keys.tsx";
@@ -137,23 +137,12 @@ function PageFor({ route }: { route: Route }) {
 function SignIn({ onSignedIn }: { onSignedIn: (token: string) => void }) {
   const [value, setValue] = useState("");
   const [remember, setRemember] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      // Any admin route proves the token; the cache settings are the cheapest.
-      await api("/api/cache", { token: value.trim() });
-      storeToken(value.trim(), remember);
-      onSignedIn(value.trim());
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, error, busy } = useSubmit(async () => {
+    // Any admin route proves the token; the cache settings are the cheapest.
+    await api("/api/cache", { token: value.trim() });
+    storeToken(value.trim(), remember);
+    onSignedIn(value.trim());
+  });
   return (
     <main className="signin" id="main">
       <form onSubmit={submit} className="card">
@@ -161,27 +150,9 @@ function SignIn({ onSignedIn }: { onSignedIn: (token: string) => void }) {
           <img src="/favicon.svg" alt="" width="28" height="28" /> Tollgate
         </h1>
         <p className="muted">Sign in with the admin token (printed at first start, kept in .tollgate/admin-token).</p>
-        <Field label="Admin token">
-          {(id) => (
-            <input
-              id={id}
-              type="password"
-              autoComplete="current-password"
-              required
-              value={value}
-              onChange={(e) => setValue(e.target.value)}
-            />
-          )}
-        </Field>
-        <label className="check">
-          <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} /> Remember on this
-          device
-        </label>
-        {error && (
-          <p className="error-text" role="alert">
-            {error}
-          </p>
-        )}
+        <SecretField label="Admin token" autoComplete="current-password" required value={value} onChange={setValue} />
+        <Check label="Remember on this device" checked={remember} onChange={setRemember} />
+        <ErrorText error={error} />
         <button type="submit" disabled={busy || value.trim() === ""}>
           {busy ? "Signing in…" : "Sign in"}
         </button>

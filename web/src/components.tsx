@@ -1,4 +1,5 @@
 import { type ReactNode, useEffect, useId, useRef, useState } from "react";
+import { useApi } from "./api.ts";
 import { usd } from "./format.ts";
 
 /** Shared pieces: loading, empty and error states, cards, dialogs, the copy button, budget bars. */
@@ -42,6 +43,38 @@ export function Async<T>({
   if (state.data !== undefined) return <>{children(state.data)}</>;
   if (state.error) return <ErrorBox error={state.error} retry={state.reload} />;
   return <Loading {...(label ? { label } : {})} />;
+}
+
+/** A loaded list: `empty` when it has no rows, else what `children` makes of them. */
+export function AsyncList<T>({
+  state,
+  empty,
+  children,
+}: {
+  state: { data: { data: T[] } | undefined; error: Error | undefined; loading: boolean; reload: () => void };
+  empty: ReactNode;
+  children: (rows: T[]) => ReactNode;
+}) {
+  return <Async state={state}>{({ data }) => (data.length === 0 ? <Empty>{empty}</Empty> : children(data))}</Async>;
+}
+
+/** One record's page: the links back above it, then the record (or its loading/error state). */
+export function DetailView<T>({
+  path,
+  links,
+  children,
+}: {
+  path: string;
+  links: ReactNode;
+  children: (data: T) => ReactNode;
+}) {
+  const state = useApi<T>(path);
+  return (
+    <div className="stack">
+      <p>{links}</p>
+      <Async state={state}>{children}</Async>
+    </div>
+  );
 }
 
 export function Card({

@@ -17,71 +17,10 @@ export interface SpendAnswer {
   totals: SpendTotals;
 }
 
-export interface Attempt {
-  provider: string;
-  providerKeyId: string | null;
-  model: string;
-  status: number | null;
-  latencyMs: number;
-  error: string | null;
-}
-
-export interface LogRecord {
-  id: string;
-  startedAt: number;
-  dialect: string;
-  endpoint: string;
-  stream: boolean;
-  provider: string | null;
-  providerKeyId: string | null;
-  requestedModel: string | null;
-  servedModel: string | null;
-  status: number;
-  errorCode: string | null;
-  errorMessage: string | null;
-  latencyMs: number;
-  ttftMs: number | null;
-  inputTokens: number;
-  cacheReadTokens: number;
-  cacheWrite5mTokens: number;
-  cacheWrite1hTokens: number;
-  outputTokens: number;
-  reasoningTokens: number;
-  costNanoUsd: number | null;
-  priceVersion: string | null;
-  usageEstimated: boolean;
-  sessionId: string | null;
-  agent: string | null;
-  agentVersion: string | null;
-  labels: Record<string, string>;
-  virtualKeyId: string | null;
-  teamId: string | null;
-  customerId: string | null;
-  developerId: string | null;
-  upstreamDialect: string | null;
-  warnings: string[];
-  routingRule: string | null;
-  attempts: Attempt[];
-  cacheHit: string | null;
-  cacheSavedNanoUsd: number | null;
-}
-
-export interface VirtualKey {
-  id: string;
-  name: string;
-  description: string | null;
-  displayPrefix: string;
-  status: "active" | "inactive" | "expired" | "revoked";
-  active: boolean;
-  expiresAt: number | null;
-  revokedAt: number | null;
-  teamId: string | null;
-  customerId: string | null;
-  developerId: string | null;
-  allowedProviders: string[] | null;
-  allowedModels: string[] | null;
-  createdAt: number;
-}
+/** `/api/virtual-keys` answers the governance store's keys as they are. */
+export type { VirtualKey } from "../../src/governance/entities/types.ts";
+/** A request log row: `/api/logs` answers the store's records as they are (all JSON-safe: numbers, strings, null). */
+export type { RequestLogRecord as LogRecord } from "../../src/store/log-record.ts";
 
 export interface RoutingRule {
   id: string;

@@ -1,9 +1,11 @@
 import { type FormEvent, useEffect, useState } from "react";
-import { useApi } from "../api.ts";
-import { Async, Card, Empty, Field } from "../components.tsx";
+import { Card, DetailView, Empty } from "../components.tsx";
+import { Check, TextField } from "../form.tsx";
 import { dateTime, duration, int, usd } from "../format.ts";
 import { useNames } from "../names.tsx";
+import { PagedList, usePagedApi } from "../paging.tsx";
 import { href, navigate, type Route } from "../router.ts";
+import { DataTable, num } from "../table.tsx";
 import type { LogRecord } from "../types.ts";
 
 const FILTERS = ["session", "model", "provider", "agent", "status", "label"] as const;
@@ -27,19 +29,15 @@ function LogList({ route }: { route: Route }) {
     FILTERS.map((f) => [f, route.query.get(f) ?? undefined]).filter(([, v]) => v),
   );
   const [draft, setDraft] = useState<Filters>(filters);
-  const [cursors, setCursors] = useState<string[]>([]);
   const [live, setLive] = useState(false);
+  const { state, paging } = usePagedApi<LogRecord>("/api/logs", { limit: String(PAGE_SIZE), ...filters });
+  const { cursor, reset } = paging;
   const routeKey = route.query.toString();
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new filter starts at the first page
   useEffect(() => {
-    setCursors([]);
+    reset();
     setDraft(Object.fromEntries(FILTERS.map((f) => [f, route.query.get(f) ?? ""])));
   }, [routeKey]);
-  const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
-  for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
-  const cursor = cursors.at(-1);
-  if (cursor) q.set("cursor", cursor);
-  const state = useApi<{ items: LogRecord[]; nextCursor: string | null }>(`/api/logs?${q}`);
   const { reload } = state;
   useEffect(() => {
     if (!live || cursor) return;
@@ -56,17 +54,14 @@ function LogList({ route }: { route: Route }) {
         <form onSubmit={submit} aria-label="Log filters">
           <div className="form-row">
             {FILTERS.map((f) => (
-              <Field key={f} label={f === "label" ? "Label (name:value)" : f[0]?.toUpperCase() + f.slice(1)}>
-                {(id) => (
-                  <input
-                    id={id}
-                    name={f}
-                    value={draft[f] ?? ""}
-                    placeholder={f === "status" ? "ok, error or 429" : ""}
-                    onChange={(e) => setDraft({ ...draft, [f]: e.target.value })}
-                  />
-                )}
-              </Field>
+              <TextField
+                key={f}
+                label={f === "label" ? "Label (name:value)" : f[0]?.toUpperCase() + f.slice(1)}
+                name={f}
+                value={draft[f] ?? ""}
+                placeholder={f === "status" ? "ok, error or 429" : ""}
+                onChange={(v) => setDraft({ ...draft, [f]: v })}
+              />
             ))}
           </div>
           <div className="actions">
@@ -74,49 +69,20 @@ function LogList({ route }: { route: Route }) {
             <button type="button" className="secondary" onClick={() => navigate(href("logs"))}>
               Clear
             </button>
-            <label className="check" style={{ margin: 0 }}>
-              <input
-                type="checkbox"
-                checked={live}
-                onChange={(e) => setLive(e.target.checked)}
-                disabled={cursor !== undefined}
-              />
-              Live tail
-            </label>
+            <Check
+              label="Live tail"
+              checked={live}
+              onChange={setLive}
+              disabled={cursor !== undefined}
+              style={{ margin: 0 }}
+            />
           </div>
         </form>
       </Card>
       <Card>
-        <Async state={state}>
-          {(page) =>
-            page.items.length === 0 ? (
-              <Empty>No requests match.</Empty>
-            ) : (
-              <>
-                <LogTable items={page.items} />
-                <div className="actions" style={{ marginTop: "0.75rem" }}>
-                  <button
-                    type="button"
-                    className="secondary"
-                    disabled={cursors.length === 0}
-                    onClick={() => setCursors(cursors.slice(0, -1))}
-                  >
-                    Newer
-                  </button>
-                  <button
-                    type="button"
-                    className="secondary"
-                    disabled={!page.nextCursor}
-                    onClick={() => page.nextCursor && setCursors([...cursors, page.nextCursor])}
-                  >
-                    Older
-                  </button>
-                  <span className="muted small">Page {cursors.length + 1}</span>
-                </div>
-              </>
-            )
-          }
-        </Async>
+        <PagedList state={state} paging={paging} empty="No requests match." showPage>
+          {(items) => <LogTable items={items} />}
+        </PagedList>
       </Card>
     </div>
   );
@@ -125,217 +91,172 @@ function LogList({ route }: { route: Route }) {
 export function LogTable({ items }: { items: LogRecord[] }) {
   const names = useNames();
   return (
-    <div className="table-wrap">
-      <table>
-        <caption className="sr-only">Requests, newest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Key</th>
-            <th scope="col">Developer</th>
-            <th scope="col">Team</th>
-            <th scope="col">Agent</th>
-            <th scope="col">Session</th>
-            <th scope="col">Model</th>
-            <th scope="col">Provider</th>
-            <th scope="col" className="num">
-              Tokens in/out
-            </th>
-            <th scope="col" className="num">
-              Cost
-            </th>
-            <th scope="col" className="num">
-              Latency
-            </th>
-            <th scope="col">Status</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((r) => (
-            <tr key={r.id} className="clickable" data-log-id={r.id}>
-              <td>
-                <a href={href("logs", r.id)}>{dateTime(r.startedAt)}</a>
-              </td>
-              <td className="truncate">{names.name("key", r.virtualKeyId)}</td>
-              <td className="truncate">{names.name("developer", r.developerId)}</td>
-              <td className="truncate">{names.name("team", r.teamId)}</td>
-              <td>{r.agent ?? "—"}</td>
-              <td className="truncate">
-                {r.sessionId ? (
-                  <a href={href("sessions", r.sessionId)} title={r.sessionId}>
-                    {r.sessionId}
-                  </a>
-                ) : (
-                  "—"
-                )}
-              </td>
-              <td>{r.servedModel ?? r.requestedModel ?? "—"}</td>
-              <td>{r.provider ?? "—"}</td>
-              <td className="num">
-                {int(r.inputTokens + r.cacheReadTokens + r.cacheWrite5mTokens + r.cacheWrite1hTokens)} /{" "}
-                {int(r.outputTokens)}
-              </td>
-              <td className="num">{nanoUsd(r.costNanoUsd)}</td>
-              <td className="num">{duration(r.latencyMs)}</td>
-              <td>{statusBadge(r.status)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      caption="Requests, newest first"
+      columns={[
+        "Time",
+        "Key",
+        "Developer",
+        "Team",
+        "Agent",
+        "Session",
+        "Model",
+        "Provider",
+        num("Tokens in/out"),
+        num("Cost"),
+        num("Latency"),
+        "Status",
+      ]}
+    >
+      {items.map((r) => (
+        <tr key={r.id} className="clickable" data-log-id={r.id}>
+          <td>
+            <a href={href("logs", r.id)}>{dateTime(r.startedAt)}</a>
+          </td>
+          <td className="truncate">{names.name("key", r.virtualKeyId)}</td>
+          <td className="truncate">{names.name("developer", r.developerId)}</td>
+          <td className="truncate">{names.name("team", r.teamId)}</td>
+          <td>{r.agent ?? "—"}</td>
+          <td className="truncate">
+            {r.sessionId ? (
+              <a href={href("sessions", r.sessionId)} title={r.sessionId}>
+                {r.sessionId}
+              </a>
+            ) : (
+              "—"
+            )}
+          </td>
+          <td>{r.servedModel ?? r.requestedModel ?? "—"}</td>
+          <td>{r.provider ?? "—"}</td>
+          <td className="num">
+            {int(r.inputTokens + r.cacheReadTokens + r.cacheWrite5mTokens + r.cacheWrite1hTokens)} /{" "}
+            {int(r.outputTokens)}
+          </td>
+          <td className="num">{nanoUsd(r.costNanoUsd)}</td>
+          <td className="num">{duration(r.latencyMs)}</td>
+          <td>{statusBadge(r.status)}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
 function LogDetail({ id }: { id: string }) {
-  const state = useApi<LogRecord>(`/api/logs/${encodeURIComponent(id)}`);
   const names = useNames();
   return (
-    <div className="stack">
-      <p>
-        <a href={href("logs")}>← All requests</a>
-      </p>
-      <Async state={state}>
-        {(r) => (
-          <>
-            <Card title="Request">
-              <dl className="kv" data-testid="log-detail">
-                <dt>Id</dt>
-                <dd>
-                  <code>{r.id}</code>
-                </dd>
-                <dt>Time</dt>
-                <dd>{dateTime(r.startedAt)}</dd>
-                <dt>Status</dt>
-                <dd>
-                  {statusBadge(r.status)} {r.errorCode ?? ""} {r.errorMessage ?? ""}
-                </dd>
-                <dt>Endpoint</dt>
-                <dd>
-                  <code>{r.endpoint}</code> ({r.dialect}
-                  {r.upstreamDialect ? ` → ${r.upstreamDialect}` : ""}, {r.stream ? "streamed" : "not streamed"})
-                </dd>
-                <dt>Model</dt>
-                <dd>
-                  {r.requestedModel ?? "—"}
-                  {r.servedModel && r.servedModel !== r.requestedModel ? ` → ${r.servedModel}` : ""} on{" "}
-                  {r.provider ?? "—"}
-                </dd>
-                <dt>Routing rule</dt>
-                <dd>{r.routingRule ?? "none matched"}</dd>
-                <dt>Key</dt>
-                <dd>{names.name("key", r.virtualKeyId)}</dd>
-                <dt>Developer · team</dt>
-                <dd>
-                  {names.name("developer", r.developerId)} · {names.name("team", r.teamId)}
-                </dd>
-                <dt>Agent</dt>
-                <dd>
-                  {r.agent ?? "—"} {r.agentVersion ?? ""}
-                </dd>
-                <dt>Session</dt>
-                <dd>{r.sessionId ? <a href={href("sessions", r.sessionId)}>{r.sessionId}</a> : "—"}</dd>
-                <dt>Latency</dt>
-                <dd>
-                  {duration(r.latencyMs)} (first token {duration(r.ttftMs)})
-                </dd>
-                <dt>Cache</dt>
-                <dd>
-                  {r.cacheHit ? `response cache hit (${r.cacheHit}), saved ${nanoUsd(r.cacheSavedNanoUsd)}` : "—"}
-                </dd>
-                {Object.keys(r.labels).length > 0 && (
-                  <>
-                    <dt>Labels</dt>
-                    <dd>
-                      {Object.entries(r.labels)
-                        .map(([k, v]) => `${k}=${v}`)
-                        .join(", ")}
-                    </dd>
-                  </>
-                )}
-                {r.warnings.length > 0 && (
-                  <>
-                    <dt>Warnings</dt>
-                    <dd>{r.warnings.join("; ")}</dd>
-                  </>
-                )}
-              </dl>
-            </Card>
-            <Card title="Tokens and cost">
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Bucket</th>
-                      <th scope="col" className="num">
-                        Tokens
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {(
-                      [
-                        ["Input (uncached)", r.inputTokens],
-                        ["Cache read", r.cacheReadTokens],
-                        ["Cache write (5 min)", r.cacheWrite5mTokens],
-                        ["Cache write (1 h)", r.cacheWrite1hTokens],
-                        ["Output", r.outputTokens],
-                        ["of which reasoning", r.reasoningTokens],
-                      ] as const
-                    ).map(([label, n]) => (
-                      <tr key={label}>
-                        <td>{label}</td>
-                        <td className="num">{int(n)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <p>
-                Cost: <strong>{nanoUsd(r.costNanoUsd)}</strong>
-                {r.costNanoUsd !== null ? ` (${r.costNanoUsd.toLocaleString("en-US")} nano-USD)` : " (no known price)"}
-                {r.usageEstimated ? " · usage partly estimated" : ""} · prices {r.priceVersion ?? "—"}
-              </p>
-            </Card>
-            <Card title="Upstream attempts">
-              {r.attempts.length === 0 ? (
-                <Empty>One attempt{r.provider ? ` at ${r.provider}` : ""}.</Empty>
-              ) : (
-                <div className="table-wrap">
-                  <table>
-                    <thead>
-                      <tr>
-                        <th scope="col">#</th>
-                        <th scope="col">Provider</th>
-                        <th scope="col">Model</th>
-                        <th scope="col">Key</th>
-                        <th scope="col">Status</th>
-                        <th scope="col" className="num">
-                          Latency
-                        </th>
-                        <th scope="col">Error</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {r.attempts.map((a, i) => (
-                        // biome-ignore lint/suspicious/noArrayIndexKey: attempts are ordered and never reordered
-                        <tr key={i}>
-                          <td>{i + 1}</td>
-                          <td>{a.provider}</td>
-                          <td>{a.model}</td>
-                          <td>{a.providerKeyId ?? "—"}</td>
-                          <td>{a.status ?? "—"}</td>
-                          <td className="num">{duration(a.latencyMs)}</td>
-                          <td>{a.error ?? "—"}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+    <DetailView<LogRecord>
+      path={`/api/logs/${encodeURIComponent(id)}`}
+      links={<a href={href("logs")}>← All requests</a>}
+    >
+      {(r) => (
+        <>
+          <Card title="Request">
+            <dl className="kv" data-testid="log-detail">
+              <dt>Id</dt>
+              <dd>
+                <code>{r.id}</code>
+              </dd>
+              <dt>Time</dt>
+              <dd>{dateTime(r.startedAt)}</dd>
+              <dt>Status</dt>
+              <dd>
+                {statusBadge(r.status)} {r.errorCode ?? ""} {r.errorMessage ?? ""}
+              </dd>
+              <dt>Endpoint</dt>
+              <dd>
+                <code>{r.endpoint}</code> ({r.dialect}
+                {r.upstreamDialect ? ` → ${r.upstreamDialect}` : ""}, {r.stream ? "streamed" : "not streamed"})
+              </dd>
+              <dt>Model</dt>
+              <dd>
+                {r.requestedModel ?? "—"}
+                {r.servedModel && r.servedModel !== r.requestedModel ? ` → ${r.servedModel}` : ""} on{" "}
+                {r.provider ?? "—"}
+              </dd>
+              <dt>Routing rule</dt>
+              <dd>{r.routingRule ?? "none matched"}</dd>
+              <dt>Key</dt>
+              <dd>{names.name("key", r.virtualKeyId)}</dd>
+              <dt>Developer · team</dt>
+              <dd>
+                {names.name("developer", r.developerId)} · {names.name("team", r.teamId)}
+              </dd>
+              <dt>Agent</dt>
+              <dd>
+                {r.agent ?? "—"} {r.agentVersion ?? ""}
+              </dd>
+              <dt>Session</dt>
+              <dd>{r.sessionId ? <a href={href("sessions", r.sessionId)}>{r.sessionId}</a> : "—"}</dd>
+              <dt>Latency</dt>
+              <dd>
+                {duration(r.latencyMs)} (first token {duration(r.ttftMs)})
+              </dd>
+              <dt>Cache</dt>
+              <dd>{r.cacheHit ? `response cache hit (${r.cacheHit}), saved ${nanoUsd(r.cacheSavedNanoUsd)}` : "—"}</dd>
+              {Object.keys(r.labels).length > 0 && (
+                <>
+                  <dt>Labels</dt>
+                  <dd>
+                    {Object.entries(r.labels)
+                      .map(([k, v]) => `${k}=${v}`)
+                      .join(", ")}
+                  </dd>
+                </>
               )}
-            </Card>
-          </>
-        )}
-      </Async>
-    </div>
+              {r.warnings.length > 0 && (
+                <>
+                  <dt>Warnings</dt>
+                  <dd>{r.warnings.join("; ")}</dd>
+                </>
+              )}
+            </dl>
+          </Card>
+          <Card title="Tokens and cost">
+            <DataTable columns={["Bucket", num("Tokens")]}>
+              {(
+                [
+                  ["Input (uncached)", r.inputTokens],
+                  ["Cache read", r.cacheReadTokens],
+                  ["Cache write (5 min)", r.cacheWrite5mTokens],
+                  ["Cache write (1 h)", r.cacheWrite1hTokens],
+                  ["Output", r.outputTokens],
+                  ["of which reasoning", r.reasoningTokens],
+                ] as const
+              ).map(([label, n]) => (
+                <tr key={label}>
+                  <td>{label}</td>
+                  <td className="num">{int(n)}</td>
+                </tr>
+              ))}
+            </DataTable>
+            <p>
+              Cost: <strong>{nanoUsd(r.costNanoUsd)}</strong>
+              {r.costNanoUsd !== null ? ` (${r.costNanoUsd.toLocaleString("en-US")} nano-USD)` : " (no known price)"}
+              {r.usageEstimated ? " · usage partly estimated" : ""} · prices {r.priceVersion ?? "—"}
+            </p>
+          </Card>
+          <Card title="Upstream attempts">
+            {r.attempts.length === 0 ? (
+              <Empty>One attempt{r.provider ? ` at ${r.provider}` : ""}.</Empty>
+            ) : (
+              <DataTable columns={["#", "Provider", "Model", "Key", "Status", num("Latency"), "Error"]}>
+                {r.attempts.map((a, i) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: attempts are ordered and never reordered
+                  <tr key={i}>
+                    <td>{i + 1}</td>
+                    <td>{a.provider}</td>
+                    <td>{a.model}</td>
+                    <td>{a.providerKeyId ?? "—"}</td>
+                    <td>{a.status ?? "—"}</td>
+                    <td className="num">{duration(a.latencyMs)}</td>
+                    <td>{a.error ?? "—"}</td>
+                  </tr>
+                ))}
+              </DataTable>
+            )}
+          </Card>
+        </>
+      )}
+    </DetailView>
   );
 }

@@ -1,7 +1,10 @@
-import { type FormEvent, useState } from "react";
+import { useState } from "react";
 import { api, useApi } from "../api.ts";
-import { Async, Card, Dialog, Empty, Field } from "../components.tsx";
+import { AsyncList, Card, Dialog, Field } from "../components.tsx";
+import { TargetDialog } from "../dialogs.tsx";
+import { ErrorText, SecretField, TextField, useSubmit } from "../form.tsx";
 import { duration, percent } from "../format.ts";
+import { ACTIONS, DataTable, num, RowButton } from "../table.tsx";
 
 interface KeyHealth {
   id: string;
@@ -67,128 +70,103 @@ export function ProvidersPage() {
           Add provider
         </button>
       </div>
-      <Async state={state}>
-        {({ data }) =>
-          data.length === 0 ? (
-            <Empty>No providers: set ANTHROPIC_API_KEY, OPENAI_API_KEY … or add one here.</Empty>
-          ) : (
-            data.map((p) => (
-              <Card
-                key={p.name}
-                title={p.name}
-                actions={
+      <AsyncList state={state} empty="No providers: set ANTHROPIC_API_KEY, OPENAI_API_KEY … or add one here.">
+        {(rows) =>
+          rows.map((p) => (
+            <Card
+              key={p.name}
+              title={p.name}
+              actions={
+                <>
+                  {showResult(p.name)}
+                  <button
+                    type="button"
+                    className="secondary"
+                    onClick={() => test(p.name, `/api/providers/${p.name}/test`)}
+                  >
+                    Test {p.name}
+                  </button>
+                  <button type="button" className="secondary" onClick={() => setAddingKey(p.name)}>
+                    Add key to {p.name}
+                  </button>
+                </>
+              }
+            >
+              <dl className="kv">
+                <dt>Kind</dt>
+                <dd>
+                  {p.kind}
+                  {p.preset ? ` (preset ${p.preset})` : ""} · from {p.source}
+                </dd>
+                <dt>Base URL</dt>
+                <dd>
+                  <code>{p.baseUrl}</code>
+                </dd>
+                <dt>Health</dt>
+                <dd>{p.health ? `circuit ${p.health.circuit}` : "—"}</dd>
+                {p.models.length > 0 && (
                   <>
-                    {showResult(p.name)}
-                    <button
-                      type="button"
-                      className="secondary"
-                      onClick={() => test(p.name, `/api/providers/${p.name}/test`)}
-                    >
-                      Test {p.name}
-                    </button>
-                    <button type="button" className="secondary" onClick={() => setAddingKey(p.name)}>
-                      Add key to {p.name}
-                    </button>
+                    <dt>Models</dt>
+                    <dd>{p.models.join(", ")}</dd>
                   </>
-                }
-              >
-                <dl className="kv">
-                  <dt>Kind</dt>
-                  <dd>
-                    {p.kind}
-                    {p.preset ? ` (preset ${p.preset})` : ""} · from {p.source}
-                  </dd>
-                  <dt>Base URL</dt>
-                  <dd>
-                    <code>{p.baseUrl}</code>
-                  </dd>
-                  <dt>Health</dt>
-                  <dd>{p.health ? `circuit ${p.health.circuit}` : "—"}</dd>
-                  {p.models.length > 0 && (
-                    <>
-                      <dt>Models</dt>
-                      <dd>{p.models.join(", ")}</dd>
-                    </>
-                  )}
-                </dl>
-                {p.keys.length === 0 ? (
-                  <p className="muted">{p.keyOptional ? "No key needed." : "No API key."}</p>
-                ) : (
-                  <div className="table-wrap">
-                    <table>
-                      <caption className="sr-only">API keys of {p.name}</caption>
-                      <thead>
-                        <tr>
-                          <th scope="col">Key</th>
-                          <th scope="col">Source</th>
-                          <th scope="col">State</th>
-                          <th scope="col" className="num">
-                            Latency
-                          </th>
-                          <th scope="col" className="num">
-                            Errors
-                          </th>
-                          <th scope="col">
-                            <span className="sr-only">Actions</span>
-                          </th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {p.keys.map((k) => {
-                          const h = p.health?.keys.find((x) => x.id === k.id);
-                          const rid = `${p.name}/${k.id}`;
-                          return (
-                            <tr key={k.id}>
-                              <td>
-                                {k.label ?? k.id} <code className="muted">{k.fingerprint}</code>
-                              </td>
-                              <td>{k.source}</td>
-                              <td>
-                                {k.disabled ? "disabled" : (h?.state ?? "ok")}
-                                {h?.reason ? ` (${h.reason})` : ""}
-                              </td>
-                              <td className="num">{duration(h?.ewmaLatencyMs ?? null)}</td>
-                              <td className="num">{h ? percent(h.errorRate) : "—"}</td>
-                              <td>
-                                <div className="actions">
-                                  {showResult(rid)}
-                                  <button
-                                    type="button"
-                                    className="secondary"
-                                    onClick={() => test(rid, `/api/providers/${p.name}/keys/${k.id}/test`)}
-                                    aria-label={`Test key ${k.label ?? k.id}`}
-                                  >
-                                    Test
-                                  </button>
-                                  {k.source === "api" && (
-                                    <button
-                                      type="button"
-                                      className="secondary"
-                                      onClick={async () => {
-                                        await api(`/api/providers/${p.name}/keys/${k.id}`, {
-                                          method: "PATCH",
-                                          body: { disabled: !k.disabled },
-                                        });
-                                        state.reload();
-                                      }}
-                                    >
-                                      {k.disabled ? "Enable" : "Disable"}
-                                    </button>
-                                  )}
-                                </div>
-                              </td>
-                            </tr>
-                          );
-                        })}
-                      </tbody>
-                    </table>
-                  </div>
                 )}
-              </Card>
-            ))
-          )
+              </dl>
+              {p.keys.length === 0 ? (
+                <p className="muted">{p.keyOptional ? "No key needed." : "No API key."}</p>
+              ) : (
+                <DataTable
+                  caption={`API keys of ${p.name}`}
+                  columns={["Key", "Source", "State", num("Latency"), num("Errors"), ACTIONS]}
+                >
+                  {p.keys.map((k) => {
+                    const h = p.health?.keys.find((x) => x.id === k.id);
+                    const rid = `${p.name}/${k.id}`;
+                    return (
+                      <tr key={k.id}>
+                        <td>
+                          {k.label ?? k.id} <code className="muted">{k.fingerprint}</code>
+                        </td>
+                        <td>{k.source}</td>
+                        <td>
+                          {k.disabled ? "disabled" : (h?.state ?? "ok")}
+                          {h?.reason ? ` (${h.reason})` : ""}
+                        </td>
+                        <td className="num">{duration(h?.ewmaLatencyMs ?? null)}</td>
+                        <td className="num">{h ? percent(h.errorRate) : "—"}</td>
+                        <td>
+                          <div className="actions">
+                            {showResult(rid)}
+                            <RowButton
+                              verb="Test"
+                              name={`key ${k.label ?? k.id}`}
+                              onClick={() => test(rid, `/api/providers/${p.name}/keys/${k.id}/test`)}
+                            />
+                            {k.source === "api" && (
+                              <button
+                                type="button"
+                                className="secondary"
+                                onClick={async () => {
+                                  await api(`/api/providers/${p.name}/keys/${k.id}`, {
+                                    method: "PATCH",
+                                    body: { disabled: !k.disabled },
+                                  });
+                                  state.reload();
+                                }}
+                              >
+                                {k.disabled ? "Enable" : "Disable"}
+                              </button>
+                            )}
+                          </div>
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </DataTable>
+              )}
+            </Card>
+          ))
         }
-      </Async>
+      </AsyncList>
       <Dialog title="Add provider" open={adding} onClose={() => setAdding(false)}>
         <ProviderForm
           onDone={() => {
@@ -197,17 +175,14 @@ export function ProvidersPage() {
           }}
         />
       </Dialog>
-      <Dialog title={`Add a key to ${addingKey ?? ""}`} open={addingKey !== null} onClose={() => setAddingKey(null)}>
-        {addingKey && (
-          <KeyForm
-            provider={addingKey}
-            onDone={() => {
-              setAddingKey(null);
-              state.reload();
-            }}
-          />
-        )}
-      </Dialog>
+      <TargetDialog
+        title={`Add a key to ${addingKey ?? ""}`}
+        target={addingKey}
+        onClose={() => setAddingKey(null)}
+        onDone={state.reload}
+      >
+        {(provider, done) => <KeyForm provider={provider} onDone={done} />}
+      </TargetDialog>
     </div>
   );
 }
@@ -217,28 +192,23 @@ function ProviderForm({ onDone }: { onDone: () => void }) {
   const [kind, setKind] = useState("");
   const [baseUrl, setBaseUrl] = useState("");
   const [key, setKey] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    try {
-      const body: Record<string, unknown> = { name: name.trim() };
-      if (kind) body.kind = kind;
-      if (baseUrl.trim()) body.baseUrl = baseUrl.trim();
-      if (key) body.apiKeys = [{ key }];
-      await api("/api/providers", { method: "POST", body });
-      onDone();
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
+  const { submit, error } = useSubmit(async () => {
+    const body: Record<string, unknown> = { name: name.trim() };
+    if (kind) body.kind = kind;
+    if (baseUrl.trim()) body.baseUrl = baseUrl.trim();
+    if (key) body.apiKeys = [{ key }];
+    await api("/api/providers", { method: "POST", body });
+    onDone();
+  });
   return (
     <form onSubmit={submit} aria-label="Add provider">
-      <Field
+      <TextField
         label="Name"
         hint="A preset name (anthropic, openai, groq, openrouter …) or your own with a kind and base URL."
-      >
-        {(id) => <input id={id} required value={name} onChange={(e) => setName(e.target.value)} />}
-      </Field>
+        required
+        value={name}
+        onChange={setName}
+      />
       <div className="form-row">
         <Field label="Kind">
           {(id) => (
@@ -250,20 +220,10 @@ function ProviderForm({ onDone }: { onDone: () => void }) {
             </select>
           )}
         </Field>
-        <Field label="Base URL">
-          {(id) => <input id={id} type="url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} />}
-        </Field>
+        <TextField label="Base URL" type="url" value={baseUrl} onChange={setBaseUrl} />
       </div>
-      <Field label="API key (write-only)">
-        {(id) => (
-          <input id={id} type="password" autoComplete="off" value={key} onChange={(e) => setKey(e.target.value)} />
-        )}
-      </Field>
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <SecretField label="API key (write-only)" value={key} onChange={setKey} />
+      <ErrorText error={error} />
       <button type="submit">Add provider</button>
     </form>
   );
@@ -272,41 +232,18 @@ function ProviderForm({ onDone }: { onDone: () => void }) {
 function KeyForm({ provider, onDone }: { provider: string; onDone: () => void }) {
   const [key, setKey] = useState("");
   const [label, setLabel] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    try {
-      await api(`/api/providers/${provider}/keys`, {
-        method: "POST",
-        body: { key, ...(label.trim() ? { label: label.trim() } : {}) },
-      });
-      onDone();
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
+  const { submit, error } = useSubmit(async () => {
+    await api(`/api/providers/${provider}/keys`, {
+      method: "POST",
+      body: { key, ...(label.trim() ? { label: label.trim() } : {}) },
+    });
+    onDone();
+  });
   return (
     <form onSubmit={submit} aria-label={`Add a key to ${provider}`}>
-      <Field label="API key (write-only: never shown again)">
-        {(id) => (
-          <input
-            id={id}
-            type="password"
-            autoComplete="off"
-            required
-            value={key}
-            onChange={(e) => setKey(e.target.value)}
-          />
-        )}
-      </Field>
-      <Field label="Label (optional)">
-        {(id) => <input id={id} value={label} onChange={(e) => setLabel(e.target.value)} />}
-      </Field>
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <SecretField label="API key (write-only: never shown again)" required value={key} onChange={setKey} />
+      <TextField label="Label (optional)" value={label} onChange={setLabel} />
+      <ErrorText error={error} />
       <button type="submit">Add key</button>
     </form>
   );

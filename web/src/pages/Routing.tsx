@@ -1,9 +1,10 @@
-import { type FormEvent, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 import { api, useApi } from "../api.ts";
-import { Async, Card, Dialog, Empty, Field } from "../components.tsx";
-import { useNames } from "../names.tsx";
+import { Card, Field } from "../components.tsx";
+import { ConfirmDialog, TargetDialog } from "../dialogs.tsx";
+import { Check, ErrorText, NameSelect, TextField, useSubmit } from "../form.tsx";
+import { ACTIONS, ActionsCell, ListCard, num, RowButton } from "../table.tsx";
 import type { RoutingRule } from "../types.ts";
-import { Confirm } from "./Keys.tsx";
 
 /** Routing rules: list, create/edit with CEL validation as you type, and the explain dry-run. */
 
@@ -35,118 +36,56 @@ export function RoutingPage() {
   const [deleting, setDeleting] = useState<RoutingRule | null>(null);
   return (
     <div className="stack">
-      <Card
+      <ListCard
         title="Rules (highest priority first)"
-        actions={
-          <button type="button" onClick={() => setEditing("new")}>
-            New rule
-          </button>
-        }
+        action="New rule"
+        onAction={() => setEditing("new")}
+        state={state}
+        empty="No routing rules: every request goes to the model it names."
+        caption="Routing rules"
+        columns={[num("Priority"), "Name", "Scope", "When", "Targets", "Fallbacks", "State", ACTIONS]}
+        sort={(a, b) => b.priority - a.priority}
       >
-        <Async state={state}>
-          {({ data }) =>
-            data.length === 0 ? (
-              <Empty>No routing rules: every request goes to the model it names.</Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <caption className="sr-only">Routing rules</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col" className="num">
-                        Priority
-                      </th>
-                      <th scope="col">Name</th>
-                      <th scope="col">Scope</th>
-                      <th scope="col">When</th>
-                      <th scope="col">Targets</th>
-                      <th scope="col">Fallbacks</th>
-                      <th scope="col">State</th>
-                      <th scope="col">
-                        <span className="sr-only">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {[...data]
-                      .sort((a, b) => b.priority - a.priority)
-                      .map((r) => (
-                        <tr key={r.id} data-rule-name={r.name}>
-                          <td className="num">{r.priority}</td>
-                          <td>{r.name}</td>
-                          <td>{r.scope.type === "global" ? "global" : `${r.scope.type} ${r.scope.id}`}</td>
-                          <td className="truncate" title={r.expression}>
-                            <code>{r.expression}</code>
-                          </td>
-                          <td>{r.targets.map((t) => targetText(t, t.weight)).join(", ")}</td>
-                          <td>{r.fallbacks.map((t) => targetText(t)).join(", ") || "—"}</td>
-                          <td>
-                            <span className={`badge ${r.enabled ? "ok" : "warn"}`}>
-                              {r.enabled ? "enabled" : "disabled"}
-                            </span>
-                            {r.source === "config" ? " (config file)" : ""}
-                          </td>
-                          <td>
-                            {r.source === "api" && (
-                              <div className="actions">
-                                <button
-                                  type="button"
-                                  className="secondary"
-                                  onClick={() => setEditing(r)}
-                                  aria-label={`Edit ${r.name}`}
-                                >
-                                  Edit
-                                </button>
-                                <button
-                                  type="button"
-                                  className="danger"
-                                  onClick={() => setDeleting(r)}
-                                  aria-label={`Delete ${r.name}`}
-                                >
-                                  Delete
-                                </button>
-                              </div>
-                            )}
-                          </td>
-                        </tr>
-                      ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
-        </Async>
-      </Card>
+        {(r) => (
+          <tr key={r.id} data-rule-name={r.name}>
+            <td className="num">{r.priority}</td>
+            <td>{r.name}</td>
+            <td>{r.scope.type === "global" ? "global" : `${r.scope.type} ${r.scope.id}`}</td>
+            <td className="truncate" title={r.expression}>
+              <code>{r.expression}</code>
+            </td>
+            <td>{r.targets.map((t) => targetText(t, t.weight)).join(", ")}</td>
+            <td>{r.fallbacks.map((t) => targetText(t)).join(", ") || "—"}</td>
+            <td>
+              <span className={`badge ${r.enabled ? "ok" : "warn"}`}>{r.enabled ? "enabled" : "disabled"}</span>
+              {r.source === "config" ? " (config file)" : ""}
+            </td>
+            <ActionsCell show={r.source === "api"}>
+              <RowButton verb="Edit" name={r.name} onClick={() => setEditing(r)} />
+              <RowButton verb="Delete" name={r.name} onClick={() => setDeleting(r)} danger />
+            </ActionsCell>
+          </tr>
+        )}
+      </ListCard>
       <Explain />
-      <Dialog
+      <TargetDialog
         title={editing === "new" ? "New routing rule" : `Edit ${editing?.name ?? ""}`}
-        open={editing !== null}
+        target={editing}
         onClose={() => setEditing(null)}
+        onDone={state.reload}
         wide
       >
-        {editing !== null && (
-          <RuleForm
-            rule={editing === "new" ? null : editing}
-            onDone={() => {
-              setEditing(null);
-              state.reload();
-            }}
-          />
-        )}
-      </Dialog>
-      <Dialog title={`Delete ${deleting?.name ?? ""}?`} open={deleting !== null} onClose={() => setDeleting(null)}>
-        {deleting && (
-          <Confirm
-            text="Requests it matched go to the next matching rule, or to the model they name."
-            action="Delete rule"
-            onConfirm={async () => {
-              await api(`/api/routing-rules/${deleting.id}`, { method: "DELETE" });
-              setDeleting(null);
-              state.reload();
-            }}
-          />
-        )}
-      </Dialog>
+        {(rule, done) => <RuleForm rule={rule === "new" ? null : rule} onDone={done} />}
+      </TargetDialog>
+      <ConfirmDialog
+        verb="Delete"
+        target={deleting}
+        text="Requests it matched go to the next matching rule, or to the model they name."
+        action="Delete rule"
+        run={(r) => api(`/api/routing-rules/${r.id}`, { method: "DELETE" })}
+        onClose={() => setDeleting(null)}
+        onDone={state.reload}
+      />
     </div>
   );
 }
@@ -189,11 +128,8 @@ function RuleForm({ rule, onDone }: { rule: RoutingRule | null; onDone: () => vo
   const [expression, setExpression] = useState(rule?.expression ?? "true");
   const [targets, setTargets] = useState((rule?.targets ?? []).map((t) => targetText(t, t.weight)).join("\n"));
   const [fallbacks, setFallbacks] = useState((rule?.fallbacks ?? []).map((t: Fallback) => targetText(t)).join("\n"));
-  const [error, setError] = useState<string | null>(null);
   const validation = useCelValidation(expression);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
+  const { submit, error } = useSubmit(async () => {
     const body = {
       name: name.trim(),
       description: description.trim() === "" ? null : description.trim(),
@@ -204,36 +140,24 @@ function RuleForm({ rule, onDone }: { rule: RoutingRule | null; onDone: () => vo
       targets: parseTargets(targets),
       fallbacks: parseTargets(fallbacks).map(({ weight: _w, ...f }) => f),
     };
-    try {
-      if (rule) await api(`/api/routing-rules/${rule.id}`, { method: "PATCH", body });
-      else await api("/api/routing-rules", { method: "POST", body });
-      onDone();
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
+    if (rule) await api(`/api/routing-rules/${rule.id}`, { method: "PATCH", body });
+    else await api("/api/routing-rules", { method: "POST", body });
+    onDone();
+  });
   return (
     <form onSubmit={submit} aria-label={rule ? `Edit ${rule.name}` : "New routing rule"}>
       <div className="form-row">
-        <Field label="Name">
-          {(id) => <input id={id} required value={name} onChange={(e) => setName(e.target.value)} />}
-        </Field>
-        <Field label="Priority (higher first)">
-          {(id) => (
-            <input
-              id={id}
-              type="number"
-              step="1"
-              required
-              value={priority}
-              onChange={(e) => setPriority(e.target.value)}
-            />
-          )}
-        </Field>
+        <TextField label="Name" required value={name} onChange={setName} />
+        <TextField
+          label="Priority (higher first)"
+          type="number"
+          step="1"
+          required
+          value={priority}
+          onChange={setPriority}
+        />
       </div>
-      <Field label="Description">
-        {(id) => <input id={id} value={description} onChange={(e) => setDescription(e.target.value)} />}
-      </Field>
+      <TextField label="Description" value={description} onChange={setDescription} />
       <div className="form-row">
         <Field label="Scope">
           {(id) => (
@@ -251,9 +175,7 @@ function RuleForm({ rule, onDone }: { rule: RoutingRule | null; onDone: () => vo
           )}
         </Field>
         {scopeType !== "global" && (
-          <Field label={`${scopeType} id`}>
-            {(id) => <input id={id} required value={scopeId} onChange={(e) => setScopeId(e.target.value)} />}
-          </Field>
+          <TextField label={`${scopeType} id`} required value={scopeId} onChange={setScopeId} />
         )}
       </div>
       <Field
@@ -290,14 +212,8 @@ function RuleForm({ rule, onDone }: { rule: RoutingRule | null; onDone: () => vo
       <Field label="Fallbacks" hint="One per line, tried in order: provider/model [key=<id>]">
         {(id) => <textarea id={id} rows={2} value={fallbacks} onChange={(e) => setFallbacks(e.target.value)} />}
       </Field>
-      <label className="check">
-        <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} /> Enabled
-      </label>
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <Check label="Enabled" checked={enabled} onChange={setEnabled} />
+      <ErrorText error={error} />
       <button type="submit" disabled={validation.valid === false}>
         {rule ? "Save rule" : "Create rule"}
       </button>
@@ -312,67 +228,38 @@ interface Explanation {
 }
 
 function Explain() {
-  const names = useNames();
   const [model, setModel] = useState("");
   const [key, setKey] = useState("");
   const [agent, setAgent] = useState("");
   const [tokens, setTokens] = useState("");
   const [hasTools, setHasTools] = useState(false);
   const [result, setResult] = useState<Explanation | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
+  const { submit, error } = useSubmit(async () => {
+    const body: Record<string, unknown> = { model: model.trim() };
+    if (key) body.key = key;
+    if (agent.trim()) body.agent = agent.trim();
+    if (tokens.trim()) body.estimated_input_tokens = Number(tokens);
+    if (hasTools) body.has_tools = true;
     try {
-      const body: Record<string, unknown> = { model: model.trim() };
-      if (key) body.key = key;
-      if (agent.trim()) body.agent = agent.trim();
-      if (tokens.trim()) body.estimated_input_tokens = Number(tokens);
-      if (hasTools) body.has_tools = true;
       setResult(await api<Explanation>("/api/routing/explain", { method: "POST", body }));
     } catch (err) {
       setResult(null);
-      setError((err as Error).message);
+      throw err;
     }
-  };
+  });
   return (
     <Card title="Explain: where would a request go?">
       <form onSubmit={submit} aria-label="Explain routing">
         <div className="form-row">
-          <Field label="Model">
-            {(id) => <input id={id} required value={model} onChange={(e) => setModel(e.target.value)} />}
-          </Field>
-          <Field label="Virtual key">
-            {(id) => (
-              <select id={id} value={key} onChange={(e) => setKey(e.target.value)}>
-                <option value="">(none)</option>
-                {names.lists.key.map((k) => (
-                  <option key={k.id} value={k.id}>
-                    {k.name}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
-          <Field label="Agent">
-            {(id) => (
-              <input id={id} placeholder="claude-code" value={agent} onChange={(e) => setAgent(e.target.value)} />
-            )}
-          </Field>
-          <Field label="Input tokens (estimate)">
-            {(id) => <input id={id} inputMode="numeric" value={tokens} onChange={(e) => setTokens(e.target.value)} />}
-          </Field>
+          <TextField label="Model" required value={model} onChange={setModel} />
+          <NameSelect label="Virtual key" kind="key" value={key} onChange={setKey} />
+          <TextField label="Agent" placeholder="claude-code" value={agent} onChange={setAgent} />
+          <TextField label="Input tokens (estimate)" inputMode="numeric" value={tokens} onChange={setTokens} />
         </div>
-        <label className="check">
-          <input type="checkbox" checked={hasTools} onChange={(e) => setHasTools(e.target.checked)} /> Request has tools
-        </label>
+        <Check label="Request has tools" checked={hasTools} onChange={setHasTools} />
         <button type="submit">Explain</button>
       </form>
-      {error && (
-        <p className="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText error={error} />
       {result && (
         <div data-testid="explain-result" role="status">
           <h3>Decision</h3>

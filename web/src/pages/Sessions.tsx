@@ -1,9 +1,9 @@
-import { useState } from "react";
-import { useApi } from "../api.ts";
-import { Async, Card, Empty } from "../components.tsx";
+import { Card, DetailView } from "../components.tsx";
 import { dateTime, duration, int, percent, usd } from "../format.ts";
 import { useNames } from "../names.tsx";
+import { PagedList, usePagedApi } from "../paging.tsx";
 import { href, type Route } from "../router.ts";
+import { DataTable, num } from "../table.tsx";
 
 interface SessionItem {
   id: string;
@@ -53,161 +53,122 @@ export function SessionsPage({ route }: { route: Route }) {
 }
 
 function SessionList() {
-  const [cursors, setCursors] = useState<string[]>([]);
-  const q = new URLSearchParams({ limit: "50" });
-  const cursor = cursors.at(-1);
-  if (cursor) q.set("cursor", cursor);
-  const state = useApi<{ items: SessionItem[]; nextCursor: string | null }>(`/api/sessions?${q}`);
+  const { state, paging } = usePagedApi<SessionItem>("/api/sessions", { limit: "50" });
   const names = useNames();
   return (
     <Card title="Sessions (last 30 days)">
-      <Async state={state}>
-        {(page) =>
-          page.items.length === 0 ? (
-            <Empty>
-              No agent sessions yet: requests that carry a session id (Claude Code, Codex, Gemini CLI, opencode) appear
-              here.
-            </Empty>
-          ) : (
-            <>
-              <div className="table-wrap">
-                <table>
-                  <caption className="sr-only">Sessions, most recent first</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Session</th>
-                      <th scope="col">Agent</th>
-                      <th scope="col">Key</th>
-                      <th scope="col">Developer</th>
-                      <th scope="col">Last active</th>
-                      <th scope="col" className="num">
-                        Duration
-                      </th>
-                      <th scope="col" className="num">
-                        Requests
-                      </th>
-                      <th scope="col" className="num">
-                        Cost
-                      </th>
-                      <th scope="col" className="num">
-                        Cache hits
-                      </th>
-                      <th scope="col">Models</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {page.items.map((s) => (
-                      <tr key={s.id}>
-                        <td className="truncate">
-                          <a href={href("sessions", s.id)} title={s.id}>
-                            {s.id}
-                          </a>
-                        </td>
-                        <td>{s.agent ?? "—"}</td>
-                        <td>{names.name("key", s.virtualKeyId)}</td>
-                        <td>{names.name("developer", s.developerId)}</td>
-                        <td>{dateTime(s.lastSeen)}</td>
-                        <td className="num">{duration(s.lastSeen - s.firstSeen)}</td>
-                        <td className="num">{int(s.requests)}</td>
-                        <td className="num">{usd(s.costUsd)}</td>
-                        <td className="num">{percent(s.cacheHitRatio)}</td>
-                        <td>{s.models.join(", ")}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <div className="actions" style={{ marginTop: "0.75rem" }}>
-                <button
-                  type="button"
-                  className="secondary"
-                  disabled={cursors.length === 0}
-                  onClick={() => setCursors(cursors.slice(0, -1))}
-                >
-                  Newer
-                </button>
-                <button
-                  type="button"
-                  className="secondary"
-                  disabled={!page.nextCursor}
-                  onClick={() => page.nextCursor && setCursors([...cursors, page.nextCursor])}
-                >
-                  Older
-                </button>
-              </div>
-            </>
-          )
-        }
-      </Async>
+      <PagedList
+        state={state}
+        paging={paging}
+        empty="No agent sessions yet: requests that carry a session id (Claude Code, Codex, Gemini CLI, opencode) appear here."
+      >
+        {(items) => (
+          <DataTable
+            caption="Sessions, most recent first"
+            columns={[
+              "Session",
+              "Agent",
+              "Key",
+              "Developer",
+              "Last active",
+              num("Duration"),
+              num("Requests"),
+              num("Cost"),
+              num("Cache hits"),
+              "Models",
+            ]}
+          >
+            {items.map((s) => (
+              <tr key={s.id}>
+                <td className="truncate">
+                  <a href={href("sessions", s.id)} title={s.id}>
+                    {s.id}
+                  </a>
+                </td>
+                <td>{s.agent ?? "—"}</td>
+                <td>{names.name("key", s.virtualKeyId)}</td>
+                <td>{names.name("developer", s.developerId)}</td>
+                <td>{dateTime(s.lastSeen)}</td>
+                <td className="num">{duration(s.lastSeen - s.firstSeen)}</td>
+                <td className="num">{int(s.requests)}</td>
+                <td className="num">{usd(s.costUsd)}</td>
+                <td className="num">{percent(s.cacheHitRatio)}</td>
+                <td>{s.models.join(", ")}</td>
+              </tr>
+            ))}
+          </DataTable>
+        )}
+      </PagedList>
     </Card>
   );
 }
 
 function SessionView({ id }: { id: string }) {
-  const state = useApi<SessionDetail>(`/api/sessions/${encodeURIComponent(id)}`);
   const names = useNames();
   return (
-    <div className="stack">
-      <p>
-        <a href={href("sessions")}>← All sessions</a> ·{" "}
-        <a href={href("logs", null, { session: id })}>This session in Logs</a>
-      </p>
-      <Async state={state}>
-        {(s) => (
-          <>
-            <div className="grid">
-              <Card title="Session">
-                <dl className="kv">
-                  <dt>Id</dt>
-                  <dd>
-                    <code>{s.id}</code>
-                  </dd>
-                  <dt>Agent</dt>
-                  <dd>
-                    {s.agent ?? "—"} {s.agentVersion ?? ""}
-                  </dd>
-                  <dt>Key</dt>
-                  <dd>{names.name("key", s.virtualKeyId)}</dd>
-                  <dt>Developer</dt>
-                  <dd>{names.name("developer", s.developerId)}</dd>
-                  <dt>Started</dt>
-                  <dd>{dateTime(s.firstSeen)}</dd>
-                  <dt>Duration</dt>
-                  <dd>{duration(s.durationMs)}</dd>
-                </dl>
-              </Card>
-              <Card title="Totals">
-                <dl className="kv">
-                  <dt>Cost</dt>
-                  <dd>{usd(s.totals.costUsd)}</dd>
-                  <dt>Requests</dt>
-                  <dd>{int(s.totals.requests)}</dd>
-                  <dt>Cache hits</dt>
-                  <dd>{percent(s.cacheHitRatio)}</dd>
-                  <dt>Failed (wasted)</dt>
-                  <dd>
-                    {int(s.wasted.requests)} requests, {usd(s.wasted.costUsd)}
-                  </dd>
-                  <dt>Models</dt>
-                  <dd>{s.models.map((m) => `${m.model} (${usd(m.costUsd)})`).join(", ")}</dd>
-                </dl>
-              </Card>
-            </div>
-            <Card title="Timeline">
-              <ol className="timeline">
-                {s.requests.map((r) => (
-                  <li key={r.id}>
-                    <a href={href("logs", r.id)}>{dateTime(r.startedAt)}</a> · {r.model ?? "—"} · {r.status} ·{" "}
-                    {usd(r.costUsd)} · {duration(r.latencyMs)}
-                    {r.agentId ? ` · subagent ${r.agentId}` : ""}
-                  </li>
-                ))}
-              </ol>
-              {s.requestsTruncated && <p className="muted">Only the first requests are shown.</p>}
+    <DetailView<SessionDetail>
+      path={`/api/sessions/${encodeURIComponent(id)}`}
+      links={
+        <>
+          <a href={href("sessions")}>← All sessions</a> ·{" "}
+          <a href={href("logs", null, { session: id })}>This session in Logs</a>
+        </>
+      }
+    >
+      {(s) => (
+        <>
+          <div className="grid">
+            <Card title="Session">
+              <dl className="kv">
+                <dt>Id</dt>
+                <dd>
+                  <code>{s.id}</code>
+                </dd>
+                <dt>Agent</dt>
+                <dd>
+                  {s.agent ?? "—"} {s.agentVersion ?? ""}
+                </dd>
+                <dt>Key</dt>
+                <dd>{names.name("key", s.virtualKeyId)}</dd>
+                <dt>Developer</dt>
+                <dd>{names.name("developer", s.developerId)}</dd>
+                <dt>Started</dt>
+                <dd>{dateTime(s.firstSeen)}</dd>
+                <dt>Duration</dt>
+                <dd>{duration(s.durationMs)}</dd>
+              </dl>
             </Card>
-          </>
-        )}
-      </Async>
-    </div>
+            <Card title="Totals">
+              <dl className="kv">
+                <dt>Cost</dt>
+                <dd>{usd(s.totals.costUsd)}</dd>
+                <dt>Requests</dt>
+                <dd>{int(s.totals.requests)}</dd>
+                <dt>Cache hits</dt>
+                <dd>{percent(s.cacheHitRatio)}</dd>
+                <dt>Failed (wasted)</dt>
+                <dd>
+                  {int(s.wasted.requests)} requests, {usd(s.wasted.costUsd)}
+                </dd>
+                <dt>Models</dt>
+                <dd>{s.models.map((m) => `${m.model} (${usd(m.costUsd)})`).join(", ")}</dd>
+              </dl>
+            </Card>
+          </div>
+          <Card title="Timeline">
+            <ol className="timeline">
+              {s.requests.map((r) => (
+                <li key={r.id}>
+                  <a href={href("logs", r.id)}>{dateTime(r.startedAt)}</a> · {r.model ?? "—"} · {r.status} ·{" "}
+                  {usd(r.costUsd)} · {duration(r.latencyMs)}
+                  {r.agentId ? ` · subagent ${r.agentId}` : ""}
+                </li>
+              ))}
+            </ol>
+            {s.requestsTruncated && <p className="muted">Only the first requests are shown.</p>}
+          </Card>
+        </>
+      )}
+    </DetailView>
   );
 }

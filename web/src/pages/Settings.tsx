@@ -1,7 +1,9 @@
-import { type FormEvent, useState } from "react";
+import { useState } from "react";
 import { api, useApi } from "../api.ts";
-import { Async, Card, Empty, Field } from "../components.tsx";
+import { Async, AsyncList, Card, Empty, Field } from "../components.tsx";
+import { ErrorText, SecretField, TextField, useSubmit } from "../form.tsx";
 import { dateTime, usd } from "../format.ts";
+import { ACTIONS, DataTable, num, RowButton } from "../table.tsx";
 
 /** Alerts and webhooks, price overrides, retention. */
 
@@ -67,96 +69,60 @@ function Webhooks() {
   const [url, setUrl] = useState("");
   const [format, setFormat] = useState<"json" | "slack">("json");
   const [secret, setSecret] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    try {
-      await api("/api/alerts/webhooks", {
-        method: "POST",
-        body: { url: url.trim(), format, ...(secret ? { secret } : {}) },
-      });
-      setUrl("");
-      setSecret("");
-      state.reload();
-    } catch (err) {
-      setError((err as Error).message);
-    }
+  const { submit, error } = useSubmit(async () => {
+    await api("/api/alerts/webhooks", {
+      method: "POST",
+      body: { url: url.trim(), format, ...(secret ? { secret } : {}) },
+    });
+    setUrl("");
+    setSecret("");
+    state.reload();
+  });
+  /** A row action: the API call, then the list again. */
+  const act = (path: string, init: { method: string; body?: unknown }) => async () => {
+    await api(path, init);
+    state.reload();
   };
   return (
     <Card title="Budget alert webhooks">
       <p className="muted small">Each budget alerts at 50, 80, 95 and 100 % of its limit, once per window.</p>
-      <Async state={state}>
-        {({ data }) =>
-          data.length === 0 ? (
-            <Empty>No webhooks.</Empty>
-          ) : (
-            <div className="table-wrap">
-              <table>
-                <caption className="sr-only">Webhooks</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">URL</th>
-                    <th scope="col">Format</th>
-                    <th scope="col">Scope</th>
-                    <th scope="col">Signed</th>
-                    <th scope="col">State</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.map((w) => (
-                    <tr key={w.id}>
-                      <td className="truncate" title={w.url}>
-                        {w.url}
-                      </td>
-                      <td>{w.format}</td>
-                      <td>{w.scopeType === "global" ? "global" : `${w.scopeType} ${w.scopeId}`}</td>
-                      <td>{w.hasSecret ? "yes" : "no"}</td>
-                      <td>{w.enabled ? "enabled" : "disabled"}</td>
-                      <td>
-                        <div className="actions">
-                          <button
-                            type="button"
-                            className="secondary"
-                            onClick={async () => {
-                              await api(`/api/alerts/webhooks/${w.id}`, {
-                                method: "PATCH",
-                                body: { enabled: !w.enabled },
-                              });
-                              state.reload();
-                            }}
-                          >
-                            {w.enabled ? "Disable" : "Enable"}
-                          </button>
-                          <button
-                            type="button"
-                            className="danger"
-                            aria-label={`Delete webhook ${w.url}`}
-                            onClick={async () => {
-                              await api(`/api/alerts/webhooks/${w.id}`, { method: "DELETE" });
-                              state.reload();
-                            }}
-                          >
-                            Delete
-                          </button>
-                        </div>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
-      </Async>
+      <AsyncList state={state} empty="No webhooks.">
+        {(rows) => (
+          <DataTable caption="Webhooks" columns={["URL", "Format", "Scope", "Signed", "State", ACTIONS]}>
+            {rows.map((w) => (
+              <tr key={w.id}>
+                <td className="truncate" title={w.url}>
+                  {w.url}
+                </td>
+                <td>{w.format}</td>
+                <td>{w.scopeType === "global" ? "global" : `${w.scopeType} ${w.scopeId}`}</td>
+                <td>{w.hasSecret ? "yes" : "no"}</td>
+                <td>{w.enabled ? "enabled" : "disabled"}</td>
+                <td>
+                  <div className="actions">
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={act(`/api/alerts/webhooks/${w.id}`, { method: "PATCH", body: { enabled: !w.enabled } })}
+                    >
+                      {w.enabled ? "Disable" : "Enable"}
+                    </button>
+                    <RowButton
+                      verb="Delete"
+                      name={`webhook ${w.url}`}
+                      onClick={act(`/api/alerts/webhooks/${w.id}`, { method: "DELETE" })}
+                      danger
+                    />
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
+        )}
+      </AsyncList>
       <form onSubmit={submit} aria-label="Add webhook" style={{ marginTop: "1rem" }}>
         <div className="form-row">
-          <Field label="Webhook URL">
-            {(id) => <input id={id} type="url" required value={url} onChange={(e) => setUrl(e.target.value)} />}
-          </Field>
+          <TextField label="Webhook URL" type="url" required value={url} onChange={setUrl} />
           <Field label="Format">
             {(id) => (
               <select id={id} value={format} onChange={(e) => setFormat(e.target.value as "json" | "slack")}>
@@ -165,23 +131,9 @@ function Webhooks() {
               </select>
             )}
           </Field>
-          <Field label="Signing secret (optional, write-only)">
-            {(id) => (
-              <input
-                id={id}
-                type="password"
-                autoComplete="off"
-                value={secret}
-                onChange={(e) => setSecret(e.target.value)}
-              />
-            )}
-          </Field>
+          <SecretField label="Signing secret (optional, write-only)" value={secret} onChange={setSecret} />
         </div>
-        {error && (
-          <p className="error-text" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorText error={error} />
         <button type="submit">Add webhook</button>
       </form>
     </Card>
@@ -192,22 +144,18 @@ function RecentAlerts() {
   const state = useApi<{ data: Alert[] }>("/api/alerts?limit=20");
   return (
     <Card title="Recent budget alerts">
-      <Async state={state}>
-        {({ data }) =>
-          data.length === 0 ? (
-            <Empty>No alerts yet.</Empty>
-          ) : (
-            <ul>
-              {data.map((a) => (
-                <li key={a.id}>
-                  {dateTime(a.createdAt)}: budget {a.budgetId} reached {a.thresholdPercent}% ({usd(a.spendUsd)} of{" "}
-                  {usd(a.limitUsd)})
-                </li>
-              ))}
-            </ul>
-          )
-        }
-      </Async>
+      <AsyncList state={state} empty="No alerts yet.">
+        {(rows) => (
+          <ul>
+            {rows.map((a) => (
+              <li key={a.id}>
+                {dateTime(a.createdAt)}: budget {a.budgetId} reached {a.thresholdPercent}% ({usd(a.spendUsd)} of{" "}
+                {usd(a.limitUsd)})
+              </li>
+            ))}
+          </ul>
+        )}
+      </AsyncList>
     </Card>
   );
 }
@@ -218,28 +166,21 @@ function PriceOverrides() {
   const [model, setModel] = useState("");
   const [input, setInput] = useState("");
   const [output, setOutput] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    try {
-      await api("/api/pricing/overrides", {
-        method: "POST",
-        body: {
-          ...(provider.trim() ? { provider: provider.trim() } : {}),
-          model: model.trim(),
-          ...(input.trim() ? { inputPerMTok: input.trim() } : {}),
-          ...(output.trim() ? { outputPerMTok: output.trim() } : {}),
-        },
-      });
-      setModel("");
-      setInput("");
-      setOutput("");
-      state.reload();
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
+  const { submit, error } = useSubmit(async () => {
+    await api("/api/pricing/overrides", {
+      method: "POST",
+      body: {
+        ...(provider.trim() ? { provider: provider.trim() } : {}),
+        model: model.trim(),
+        ...(input.trim() ? { inputPerMTok: input.trim() } : {}),
+        ...(output.trim() ? { outputPerMTok: output.trim() } : {}),
+      },
+    });
+    setModel("");
+    setInput("");
+    setOutput("");
+    state.reload();
+  });
   return (
     <Card title="Price overrides">
       <Async state={state}>
@@ -252,77 +193,45 @@ function PriceOverrides() {
             {p.overrides.length === 0 ? (
               <Empty>No overrides: catalog prices apply.</Empty>
             ) : (
-              <div className="table-wrap">
-                <table>
-                  <caption className="sr-only">Price overrides</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Provider</th>
-                      <th scope="col">Model</th>
-                      <th scope="col" className="num">
-                        Input $/M
-                      </th>
-                      <th scope="col" className="num">
-                        Output $/M
-                      </th>
-                      <th scope="col">Source</th>
-                      <th scope="col">
-                        <span className="sr-only">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {p.overrides.map((o, i) => (
-                      <tr key={o.id ?? `config-${i}`}>
-                        <td>{o.provider ?? "any"}</td>
-                        <td>{o.model}</td>
-                        <td className="num">{String(o.inputPerMTok ?? "—")}</td>
-                        <td className="num">{String(o.outputPerMTok ?? "—")}</td>
-                        <td>{o.source}</td>
-                        <td>
-                          {o.id && (
-                            <button
-                              type="button"
-                              className="danger"
-                              aria-label={`Delete override ${o.model}`}
-                              onClick={async () => {
-                                await api(`/api/pricing/overrides/${o.id}`, { method: "DELETE" });
-                                state.reload();
-                              }}
-                            >
-                              Delete
-                            </button>
-                          )}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                caption="Price overrides"
+                columns={["Provider", "Model", num("Input $/M"), num("Output $/M"), "Source", ACTIONS]}
+              >
+                {p.overrides.map((o, i) => (
+                  <tr key={o.id ?? `config-${i}`}>
+                    <td>{o.provider ?? "any"}</td>
+                    <td>{o.model}</td>
+                    <td className="num">{String(o.inputPerMTok ?? "—")}</td>
+                    <td className="num">{String(o.outputPerMTok ?? "—")}</td>
+                    <td>{o.source}</td>
+                    <td>
+                      {o.id && (
+                        <RowButton
+                          verb="Delete"
+                          name={`override ${o.model}`}
+                          onClick={async () => {
+                            await api(`/api/pricing/overrides/${o.id}`, { method: "DELETE" });
+                            state.reload();
+                          }}
+                          danger
+                        />
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </DataTable>
             )}
           </>
         )}
       </Async>
       <form onSubmit={submit} aria-label="Add price override" style={{ marginTop: "1rem" }}>
         <div className="form-row">
-          <Field label="Provider (optional)">
-            {(id) => <input id={id} value={provider} onChange={(e) => setProvider(e.target.value)} />}
-          </Field>
-          <Field label="Model or glob">
-            {(id) => <input id={id} required value={model} onChange={(e) => setModel(e.target.value)} />}
-          </Field>
-          <Field label="Input USD per M tokens">
-            {(id) => <input id={id} inputMode="decimal" value={input} onChange={(e) => setInput(e.target.value)} />}
-          </Field>
-          <Field label="Output USD per M tokens">
-            {(id) => <input id={id} inputMode="decimal" value={output} onChange={(e) => setOutput(e.target.value)} />}
-          </Field>
+          <TextField label="Provider (optional)" value={provider} onChange={setProvider} />
+          <TextField label="Model or glob" required value={model} onChange={setModel} />
+          <TextField label="Input USD per M tokens" inputMode="decimal" value={input} onChange={setInput} />
+          <TextField label="Output USD per M tokens" inputMode="decimal" value={output} onChange={setOutput} />
         </div>
-        {error && (
-          <p className="error-text" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorText error={error} />
         <button type="submit">Add override</button>
       </form>
     </Card>

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "undici";
@@ -29,6 +29,10 @@ async function totalInstructions(keyed: boolean, requests: number): Promise<numb
   );
   const [line] = (await once(mock.stdout, "data")) as [Buffer];
   const mockUrl = (JSON.parse(String(line)) as { url: string }).url;
+  // Background jobs (log retention, spend-anomaly checks) would run at different points of valgrind's slow runs and
+  // make the short and long arms differ by more than their requests: off here, they are not per-request work.
+  const config = join(data, "bench.json");
+  writeFileSync(config, JSON.stringify({ retention: { logsDays: 0 }, alerts: { spendAnomalies: { enabled: false } } }));
   const gateway = spawn(
     "valgrind",
     [
@@ -49,6 +53,7 @@ async function totalInstructions(keyed: boolean, requests: number): Promise<numb
         TOLLGATE_ANTHROPIC_BASE_URL: mockUrl,
         TOLLGATE_ADMIN_TOKEN: ADMIN,
         TOLLGATE_REQUIRE_KEY: "never",
+        TOLLGATE_CONFIG: config,
       },
       stdio: ["ignore", "pipe", "ignore"],
     },

@@ -41,6 +41,9 @@ export interface SpendFigures {
   costUsd: string;
   tokens: SpendTokens;
   cacheSavingsUsd: string;
+  /** Requests answered from the response cache, and what they would have cost (nano-dollars). */
+  cacheHits: number;
+  responseCacheSavingsNanoUsd: number;
 }
 export interface SpendRow extends SpendFigures {
   group: Record<string, string | null>;

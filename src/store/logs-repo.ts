@@ -5,6 +5,7 @@ import type { RequestLogRecord } from "./log-record.ts";
 import { fromLogRow, LOG_COLUMNS, pushLogRowValues, toLabelRows } from "./log-rows.ts";
 import { addToSpendRollup } from "./rollups.ts";
 import type { Db, RequestLogLabelsTable } from "./schema.ts";
+import { addToSessionRollup } from "./session-rollup.ts";
 
 /**
  * Inserts records in one transaction with multi-row INSERTs. Idempotent: a row whose id already exists is left
@@ -24,11 +25,9 @@ export async function insertLogs(db: Db, records: readonly RequestLogRecord[]): 
       const result = await trx.executeQuery<{ id: string }>(CompiledQuery.raw(insertSql(style, "logs", size), params));
       for (const row of result.rows) inserted.add(row.id);
     }
-    await addToSpendRollup(
-      trx,
-      style,
-      inserted.size === records.length ? records : records.filter((r) => inserted.has(r.id)),
-    );
+    const added = inserted.size === records.length ? records : records.filter((r) => inserted.has(r.id));
+    await addToSpendRollup(trx, style, added);
+    await addToSessionRollup(trx, style, added);
     const labels = records.flatMap(toLabelRows);
     for (const [start, size] of chunks(labels.length)) {
       const params: unknown[] = [];

@@ -32,8 +32,9 @@ export interface RetentionPass {
 
 /**
  * Raw-log retention: deletes `request_logs` rows (and their `request_log_labels`) older than the cutoff, in small
- * batches, off the request path. Rollups (`spend_hourly`, `spend_daily`) are never touched, so spend totals of old
- * periods stay as they were. Safe with several processes: two passes deleting the same ids only repeat a no-op.
+ * batches, off the request path. Rollups (`spend_hourly`, `spend_daily`, `session_hourly`) are never touched, so
+ * spend totals and the sessions list of old periods stay as they were. Safe with several processes: two passes
+ * deleting the same ids only repeat a no-op.
  */
 export class LogRetention {
   readonly #o: LogRetentionOptions;

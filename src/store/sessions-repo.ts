@@ -1,11 +1,15 @@
 import { type RawBuilder, sql } from "kysely";
 import { InvalidCursorError } from "./cursor.ts";
+import { HOUR_MS } from "./rollups.ts";
 import type { Db } from "./schema.ts";
+import { SESSION_ROLLUP } from "./session-rollup.ts";
 import { MODEL_SQL, type SpendTokens } from "./spend-repo.ts";
 
 /**
- * Coding-agent sessions (`GET /api/sessions`, `/api/sessions/:id`) from the raw request log: rows grouped by
- * `session_id`. Sums travel as text and become bigints (exact money at any size).
+ * Coding-agent sessions (`GET /api/sessions`, `/api/sessions/:id`): the list from the `session_hourly` rollup
+ * (session-rollup.ts; the raw log only for partial hours at the range's ends), one session's detail from the raw log
+ * (rows grouped by `session_id`, so it is gone once retention deleted them). Sums travel as text and become bigints
+ * (exact money at any size).
  */
 
 const TOTALS_SQL = sql`cast(count(*) as text) as requests,
@@ -99,64 +103,120 @@ export interface SessionSummary extends SessionTotals {
   models: string[];
 }
 
-/** Sessions most recently active first, keyset-paginated on (last seen, id). */
+/** List filter → raw-log column (`session_hourly` has the same columns, encoded). */
+const FILTER_COLUMNS = {
+  agent: "agent",
+  key: "virtual_key_id",
+  team: "team_id",
+  customer: "customer_id",
+  developer: "developer_id",
+} as const;
+
+/** Both sources as rows of one shape: session, dimensions (encoded as in the rollup), sums, first/last seen. */
+const RAW_PART = `session_id, ${["agent", "virtual_key_id", "team_id", "customer_id", "developer_id", MODEL_SQL]
+  .map((c, i) => `case when ${c} is null then '' else '=' || ${c} end as d${i}`)
+  .join(", ")},
+  1 as requests,
+  case when cost_nano_usd is null and (input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens) > 0 then 1 else 0 end as unpriced,
+  coalesce(cost_nano_usd, 0) as cost, input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
+  output_tokens, reasoning_tokens, started_at as first_seen, started_at as last_seen`;
+const ROLLUP_PART = `session_id, agent as d0, virtual_key_id as d1, team_id as d2, customer_id as d3, developer_id as d4,
+  model as d5, requests, unpriced, cost_nano_usd as cost, input_tokens, cache_read_tokens, cache_write_5m_tokens,
+  cache_write_1h_tokens, output_tokens, reasoning_tokens, first_seen, last_seen`;
+
+/**
+ * The rows of [from, to) as a union: whole UTC hours from `session_hourly`, the partial hours at either end from the
+ * raw log (as the spend API splits its range), so any range answers exactly what the raw log alone would.
+ */
+function sessionSource(
+  from: number,
+  to: number,
+  rawWhere: RawBuilder<unknown>[],
+  rollupWhere: RawBuilder<unknown>[],
+): RawBuilder<unknown> {
+  const first = Math.ceil(from / HOUR_MS) * HOUR_MS;
+  const last = Math.floor(to / HOUR_MS) * HOUR_MS;
+  const parts: RawBuilder<unknown>[] = [];
+  const raw = (a: number, b: number) =>
+    parts.push(sql`select ${sql.raw(RAW_PART)} from request_logs
+      where session_id is not null and started_at >= ${a} and started_at < ${b}
+      ${sql.join(
+        rawWhere.map((w) => sql`and ${w}`),
+        sql` `,
+      )}`);
+  if (first >= last) {
+    raw(from, to);
+  } else {
+    parts.push(sql`select ${sql.raw(ROLLUP_PART)} from ${sql.table(SESSION_ROLLUP)}
+      where bucket >= ${first} and bucket < ${last}
+      ${sql.join(
+        rollupWhere.map((w) => sql`and ${w}`),
+        sql` `,
+      )}`);
+    if (from < first) raw(from, first);
+    if (last < to) raw(last, to);
+  }
+  return sql.join(parts, sql` union all `);
+}
+
+/** A rollup dimension value: '' is null, '=v' is v. */
+const decoded = (v: unknown): string | null => (v === null || v === undefined || v === "" ? null : String(v).slice(1));
+
+/**
+ * Sessions most recently active first, keyset-paginated on (last seen, id); totals, first/last seen and dimensions
+ * count only the session's requests in [from, to) that match the filters, `models` all its requests in [from, to).
+ */
 export async function listSessions(
   db: Db,
   filter: SessionListFilter,
 ): Promise<{ items: SessionSummary[]; nextCursor: string | null }> {
-  const where: RawBuilder<unknown>[] = [
-    sql`session_id is not null`,
-    sql`started_at >= ${filter.from}`,
-    sql`started_at < ${filter.to}`,
-  ];
-  const columns = {
-    agent: "agent",
-    key: "virtual_key_id",
-    team: "team_id",
-    customer: "customer_id",
-    developer: "developer_id",
-  } as const;
-  for (const [name, column] of Object.entries(columns) as [keyof typeof columns, string][]) {
+  const rawWhere: RawBuilder<unknown>[] = [];
+  const rollupWhere: RawBuilder<unknown>[] = [];
+  for (const [name, column] of Object.entries(FILTER_COLUMNS) as [keyof typeof FILTER_COLUMNS, string][]) {
     const value = filter[name];
-    if (value !== undefined) where.push(sql`${sql.ref(column)} = ${value}`);
+    if (value === undefined) continue;
+    rawWhere.push(sql`${sql.ref(column)} = ${value}`);
+    rollupWhere.push(sql`${sql.ref(column)} = ${`=${value}`}`);
   }
   const cursor = filter.cursor === undefined || filter.cursor === "" ? undefined : decodeSessionCursor(filter.cursor);
   const having =
     cursor === undefined
       ? sql``
-      : sql`having max(started_at) < ${cursor.lastSeen} or (max(started_at) = ${cursor.lastSeen} and session_id < ${cursor.id})`;
-  const result = await sql<Row>`select session_id, ${TOTALS_SQL},
-      max(agent) as agent, max(virtual_key_id) as key, max(team_id) as team, max(customer_id) as customer,
-      max(developer_id) as developer
-    from request_logs
-    where ${sql.join(where, sql` and `)}
+      : sql`having max(last_seen) < ${cursor.lastSeen} or (max(last_seen) = ${cursor.lastSeen} and session_id < ${cursor.id})`;
+  const result = await sql<Row>`select session_id, cast(sum(requests) as text) as requests,
+      cast(sum(unpriced) as text) as unpriced, cast(sum(cost) as text) as cost,
+      cast(sum(input_tokens) as text) as t_input, cast(sum(cache_read_tokens) as text) as t_cache_read,
+      cast(sum(cache_write_5m_tokens) as text) as t_cache_write_5m,
+      cast(sum(cache_write_1h_tokens) as text) as t_cache_write_1h, cast(sum(output_tokens) as text) as t_output,
+      cast(sum(reasoning_tokens) as text) as t_reasoning, min(first_seen) as first_seen, max(last_seen) as last_seen,
+      max(d0) as agent, max(d1) as key, max(d2) as team, max(d3) as customer, max(d4) as developer
+    from (${sessionSource(filter.from, filter.to, rawWhere, rollupWhere)}) s
     group by session_id
     ${having}
-    order by max(started_at) desc, session_id desc
+    order by max(last_seen) desc, session_id desc
     limit ${filter.limit + 1}`.execute(db);
   const rows = result.rows.slice(0, filter.limit);
   const ids = rows.map((r) => String(r.session_id));
   const models = new Map<string, string[]>();
   if (ids.length > 0) {
-    const found = await sql<Row>`select session_id, ${sql.raw(MODEL_SQL)} as model
-      from request_logs
-      where session_id in (${sql.join(ids)}) and started_at >= ${filter.from} and started_at < ${filter.to}
-        and ${sql.raw(MODEL_SQL)} is not null
-      group by 1, 2
-      order by 1, 2`.execute(db);
+    const inPage = sql`session_id in (${sql.join(ids)})`;
+    const found = await sql<Row>`select distinct session_id, d5 as model
+      from (${sessionSource(filter.from, filter.to, [inPage], [inPage])}) s
+      where d5 <> ''`.execute(db);
     for (const r of found.rows) {
       const id = String(r.session_id);
-      models.set(id, [...(models.get(id) ?? []), String(r.model)]);
+      models.set(id, [...(models.get(id) ?? []), decoded(r.model) as string]);
     }
+    for (const list of models.values()) list.sort();
   }
   const items = rows.map((r) => ({
     id: String(r.session_id),
     ...totalsOf(r),
-    agent: str(r.agent),
-    virtualKeyId: str(r.key),
-    teamId: str(r.team),
-    customerId: str(r.customer),
-    developerId: str(r.developer),
+    agent: decoded(r.agent),
+    virtualKeyId: decoded(r.key),
+    teamId: decoded(r.team),
+    customerId: decoded(r.customer),
+    developerId: decoded(r.developer),
     models: models.get(String(r.session_id)) ?? [],
   }));
   const last = items.at(-1);

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { insertLogs } from "../../src/store/logs-repo.ts";
 import { startMockUpstream } from "../fixtures/mock-upstream/index.ts";
 import type { MockScript, MockUpstream } from "../fixtures/mock-upstream/types.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { dropSchema, randomSchemaName, requirePostgres, testPostgresUrl } from "../helpers/postgres.ts";
+import { BASE_TIME } from "../store/records.ts";
+import { asDirect, type DirectSession, directSessions, sessionRecords } from "../store/session-direct.ts";
 
 interface Tokens {
   input: number;
@@ -214,6 +217,51 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       assert.equal(second.body.nextCursor, null);
       const none = await api<SessionList>(`/sessions?from=${Date.now() + 60_000}&to=${Date.now() + 120_000}`);
       assert.deepEqual(none.body.items, []);
+    });
+
+    it("lists what a direct aggregation of the raw log gives, for ranges, filters and pages", async () => {
+      // Three days of rows written by the log writer's insert (raw log + rollups), long before the other sessions.
+      const db = gw.gateway.database.db;
+      await insertLogs(db, sessionRecords(450));
+      const H = 3_600_000;
+      const cases = [
+        { from: BASE_TIME, to: BASE_TIME + 72 * H },
+        { from: BASE_TIME + 1_234_567, to: BASE_TIME + 50 * H + 98_765 },
+        { from: BASE_TIME + 7 * H + 5, to: BASE_TIME + 7 * H + 3_000_000 },
+        { from: BASE_TIME + 10 * H, to: BASE_TIME + 30 * H, agent: "codex" },
+        { from: BASE_TIME + 90_000, to: BASE_TIME + 72 * H, key: "k-2" },
+        { from: BASE_TIME, to: BASE_TIME + 71 * H + 1, team: "t-1", customer: "c-1" },
+        { from: BASE_TIME - 24 * H, to: BASE_TIME + 40 * H - 1, developer: "d-4" },
+      ];
+      for (const c of cases) {
+        const expected = await directSessions(db, c);
+        assert.ok(expected.length > 0, JSON.stringify(c));
+        const got: DirectSession[] = [];
+        let cursor: string | null = null;
+        do {
+          const query = new URLSearchParams({
+            limit: "3",
+            ...Object.fromEntries(Object.entries(c).map(([k, v]) => [k, String(v)])),
+          });
+          if (cursor !== null) query.set("cursor", cursor);
+          const { status, body } = await api<{
+            from: number;
+            to: number;
+            items: Parameters<typeof asDirect>[0][];
+            nextCursor: string | null;
+          }>(`/sessions?${query}`);
+          assert.equal(status, 200);
+          assert.deepEqual(
+            [body.from, body.to],
+            [c.from, c.to],
+            "the range is answered as asked, not widened to hours",
+          );
+          assert.ok(body.items.length <= 3);
+          got.push(...body.items.map(asDirect));
+          cursor = body.nextCursor;
+        } while (cursor !== null);
+        assert.deepEqual(got, expected, JSON.stringify(c));
+      }
     });
 
     it("answers 404 for an unknown session and 400 for bad parameters", async () => {

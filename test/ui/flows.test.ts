@@ -89,6 +89,16 @@ describe("dashboard flows (Chromium)", { skip: skip ?? false }, () => {
       assert.equal(api.body.totals.requests, 4);
       assert.notEqual(api.body.totals.costUsd, "0.000000000");
     }
+    // Response-cache savings (this month): the spend API's figure; no request here was a cache hit.
+    const savings = page.getByTestId("response-cache-savings");
+    await savings.waitFor();
+    const monthApi = await adminApi<SpendAnswer & { totals: { responseCacheSavingsUsd: string; cacheHits: number } }>(
+      gw,
+      "GET",
+      `/spend?from=${monthP.from}&to=${Date.now()}`,
+    );
+    assert.equal(await savings.getAttribute("data-usd"), monthApi.body.totals.responseCacheSavingsUsd);
+    assert.equal(await savings.getAttribute("data-hits"), String(monthApi.body.totals.cacheHits));
     // Top models list the two models served.
     const models = await page.getByTestId("top-model").textContent();
     assert.match(models ?? "", /claude-sonnet-4-5/);

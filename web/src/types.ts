@@ -7,6 +7,9 @@ export interface SpendTotals {
   costUsd: string;
   tokens: Record<"input" | "cacheRead" | "cacheWrite5m" | "cacheWrite1h" | "output" | "reasoning", number | string>;
   cacheSavingsUsd: string;
+  /** Requests answered from the response cache, and what they would have cost. */
+  cacheHits: number | string;
+  responseCacheSavingsUsd: string;
 }
 
 export interface SpendAnswer {

@@ -123,6 +123,17 @@ export function spendTable(report: SpendReport, names: Map<string, string> = new
         align: "right",
       },
       { header: "OUTPUT", value: (r) => formatCount(r.tokens.output), align: "right" },
+      // Response-cache columns only once the cache has answered something in the period.
+      ...(report.totals.cacheHits > 0
+        ? [
+            { header: "CACHE HITS", value: (r: SpendRow) => formatCount(r.cacheHits), align: "right" as const },
+            {
+              header: "CACHE SAVED",
+              value: (r: SpendRow) => formatUsd(r.responseCacheSavingsNanoUsd),
+              align: "right" as const,
+            },
+          ]
+        : []),
     ],
     report.groupBy.length > 0 && report.data.length > 1 ? [...report.data, total] : report.data,
     "no requests in this period",

@@ -15,6 +15,7 @@ import { routingRulesMigration } from "./0013-routing-rules.ts";
 import { rollupCacheSavingsMigration } from "./0014-rollup-cache-savings.ts";
 import { alertKindsMigration } from "./0015-spend-alert-kinds.ts";
 import { cacheSemanticVectorsMigration } from "./0016-cache-semantic-vectors.ts";
+import { sessionRollupMigration } from "./0017-session-rollup.ts";
 
 /**
  * Every migration, in order, as code (not files found at runtime), so they run the same from src/ and dist/.
@@ -37,6 +38,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0014_rollup_cache_savings": rollupCacheSavingsMigration,
   "0015_spend_alert_kinds": alertKindsMigration,
   "0016_cache_semantic_vectors": cacheSemanticVectorsMigration,
+  "0017_session_rollup": sessionRollupMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

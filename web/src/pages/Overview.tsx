@@ -296,7 +296,7 @@ function BudgetsCard({ path }: { path: string }) {
 function SavingsCard({ path }: { path: string | null }) {
   const state = useApi<SpendAnswer>(path);
   return (
-    <Card title="Prompt cache (month)">
+    <Card title="Cache savings (month)">
       <Async state={state}>
         {(a) => {
           const t = a.totals.tokens;
@@ -305,8 +305,19 @@ function SavingsCard({ path }: { path: string | null }) {
             <div className="kpi" data-testid="cache-savings">
               <div className="value">{usd(a.totals.cacheSavingsUsd)}</div>
               <div className="muted small">
-                saved by cache reads · {percent(input ? Number(t.cacheRead) / input : null)} of input tokens read from
-                cache
+                saved by prompt-cache reads · {percent(input ? Number(t.cacheRead) / input : null)} of input tokens read
+                from cache
+              </div>
+              <div
+                className="value"
+                data-testid="response-cache-savings"
+                data-usd={a.totals.responseCacheSavingsUsd}
+                data-hits={String(a.totals.cacheHits)}
+              >
+                {usd(a.totals.responseCacheSavingsUsd)}
+              </div>
+              <div className="muted small">
+                saved by the response cache · {Number(a.totals.cacheHits).toLocaleString()} requests answered from it
               </div>
             </div>
           );

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
 import type { Agent } from "undici";
+import { AnalyticsClient } from "./admin/analytics/client.ts";
 import { registerAdminApi } from "./admin/api.ts";
 import type { GovernanceRouteOptions } from "./admin/governance-routes.ts";
 import { type AdminToken, loadAdminToken } from "./admin/token.ts";
@@ -219,11 +220,26 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   registerClientRoutes(app, runtime);
   registerUsageRoute(app, runtime, database, logWriter);
   registerUiRoutes(app);
+  // Spend analytics run on their own worker thread and connection (started on first use), off this event loop.
+  const analytics = new AnalyticsClient({
+    connection:
+      database.kind === "sqlite"
+        ? { kind: "sqlite", filename: database.location, busyTimeoutMs: 5000 }
+        : {
+            kind: "postgres",
+            url: config.databaseUrl ?? "",
+            poolSize: 2,
+            ...(deps.databaseSchema ? { schema: deps.databaseSchema } : {}),
+          },
+    database,
+    warn,
+  });
   await registerAdminApi(app, {
     runtime,
     database,
     logWriter,
     prices,
+    analytics,
     adminToken: adminToken.token,
     alerts,
     governance: {
@@ -312,6 +328,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
         await retention.close();
         await spendAnomalies?.close();
         await routing.close();
+        await analytics.close();
         await counters.close();
         await hints?.close();
         await upstream.close();

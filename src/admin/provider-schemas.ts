@@ -44,8 +44,25 @@ const HeadersSchema = z.record(z.string(), z.string()).superRefine((headers, ctx
 const ModelsSchema = z.array(z.string().trim().min(1)).max(1000);
 const PricingIdSchema = z.string().trim().min(1).nullable();
 
+// A key's routing settings, as config-file keys take them (config/schema.ts); zod numbers are finite already.
+const KeyWeightSchema = z
+  .number({ error: "weight must be a number" })
+  .positive("weight must be greater than 0")
+  .max(1_000_000, "weight is at most 1000000");
+const KeyModelsSchema = z
+  .array(z.string().trim().min(1, "model names cannot be empty").max(256, "model names are at most 256 characters"), {
+    error: "models must be an array of model names or globs",
+  })
+  .min(1, "models needs at least one model name or glob (leave it out for every model)")
+  .max(200, "models holds at most 200 names or globs");
+
 /** `POST /api/providers/:name/keys`, and each of `apiKeys` on create. */
-export const NewKeySchema = z.strictObject({ key: SecretSchema, label: LabelSchema.optional() });
+export const NewKeySchema = z.strictObject({
+  key: SecretSchema,
+  label: LabelSchema.optional(),
+  weight: KeyWeightSchema.optional(),
+  models: KeyModelsSchema.optional(),
+});
 
 /** `POST /api/providers`. */
 export const CreateProviderSchema = z.strictObject({
@@ -73,8 +90,16 @@ export const PatchProviderSchema = z
   })
   .strict();
 
-/** `PATCH /api/providers/:name/keys/:id`. */
-export const PatchKeySchema = z.strictObject({ disabled: z.boolean() });
+/** `PATCH /api/providers/:name/keys/:id`: absent fields stay; null resets `weight` to 1 and `models` to every model. */
+export const PatchKeySchema = z
+  .strictObject({
+    disabled: z.boolean({ error: "disabled must be true or false" }).optional(),
+    weight: KeyWeightSchema.nullable().optional(),
+    models: KeyModelsSchema.nullable().optional(),
+  })
+  .refine((patch) => Object.values(patch).some((v) => v !== undefined), {
+    error: 'set at least one of "disabled", "weight" or "models"',
+  });
 
 export type ProviderPatch = z.infer<typeof PatchProviderSchema>;
 

@@ -86,7 +86,15 @@ export function providerView(p: ProviderConfig, origins: ProviderOrigins, health
   };
 }
 
-/** A key stored through the API. */
+/** A key stored through the API; `weight` and `models` always shown (1 and null when left at the default). */
 export function storedKeyView(k: KeyInfo): KeyView {
-  return { id: k.id, label: k.label, fingerprint: k.fingerprint, source: "api", disabled: k.disabled };
+  return {
+    id: k.id,
+    label: k.label,
+    fingerprint: k.fingerprint,
+    source: "api",
+    disabled: k.disabled,
+    weight: k.weight ?? 1,
+    models: k.models,
+  };
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
+import type { z } from "zod";
 import { applyStoredPriceOverrides } from "../metering/pricing/override-store.ts";
 import { testKey } from "../providers/key-test.ts";
 import type { NewKey } from "../providers/provider-store.ts";
@@ -98,7 +99,7 @@ async function createProvider({ ctx, providers }: Routes, body: unknown, reply: 
   const input = parsed.data;
   const record = resolveRecord(input.name, input);
   if (typeof record === "string") return replyError(reply, 400, "invalid_request", record);
-  const keys: NewKey[] = (input.apiKeys ?? []).map((k) => ({ secret: k.key, label: k.label ?? null }));
+  const keys: NewKey[] = (input.apiKeys ?? []).map(newKey);
   const created = await guardKeyWrite(reply, () => providers.store.create(record, keys));
   if (created === undefined) return reply;
   if (created === null) {
@@ -154,8 +155,7 @@ async function addKey({ providers }: Routes, name: string, body: unknown, reply:
   if (!providers.stored(name)) return notStored(reply, providers, name);
   const parsed = NewKeySchema.safeParse(body);
   if (!parsed.success) return invalid(reply, "Invalid key", parsed.error);
-  const key: NewKey = { secret: parsed.data.key, label: parsed.data.label ?? null };
-  const added = await guardKeyWrite(reply, () => providers.store.addKey(name, key));
+  const added = await guardKeyWrite(reply, () => providers.store.addKey(name, newKey(parsed.data)));
   if (added === undefined) return reply;
   if (added === null) return notFound(reply, name);
   await providers.reload();
@@ -171,11 +171,22 @@ async function patchKey(
   if (!providers.stored(name)) return notStored(reply, providers, name);
   const parsed = PatchKeySchema.safeParse(body);
   if (!parsed.success) return invalid(reply, "Invalid key change", parsed.error);
-  const key = await providers.store.setKeyDisabled(name, id, parsed.data.disabled);
+  const key = await providers.store.updateKey(name, id, parsed.data);
   if (!key) return keyNotFound(reply, name, id);
   await providers.reload();
+  // An edited key starts afresh (a 401/403 flag or a cooldown was about its old state).
   ctx.runtime.health.reset(name, id);
   return storedKeyView(key);
+}
+
+/** A key from a create or add body; leaving out `weight` or `models` stores the default. */
+function newKey(body: z.infer<typeof NewKeySchema>): NewKey {
+  return {
+    secret: body.key,
+    label: body.label ?? null,
+    ...(body.weight === undefined ? {} : { weight: body.weight }),
+    ...(body.models === undefined ? {} : { models: body.models }),
+  };
 }
 
 async function deleteKey({ ctx, providers }: Routes, { name, id }: KeyParams["Params"], reply: FastifyReply) {

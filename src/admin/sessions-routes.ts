@@ -1,9 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { InvalidCursorError } from "../store/cursor.ts";
-import { getSession, listSessions, type SessionTotals } from "../store/sessions-repo.ts";
+import { getSession, type SessionListFilter } from "../store/sessions-repo.ts";
 import type { AdminContext } from "./context.ts";
 import { sendExactJson, usd } from "./exact-json.ts";
+import { cacheHitRatio, sessionListJson, totalsJson } from "./sessions-render.ts";
 import { invalidQuery, rangeError, resolveRange, Time } from "./spend-routes.ts";
 
 const Limit = (max: number) =>
@@ -23,25 +24,11 @@ const ListParams = z.strictObject({
 
 const DetailParams = z.strictObject({ limit: Limit(10_000).optional() });
 
-/** Cache-read share of every input token (uncached + cache reads + cache writes); null without input. */
-function cacheHitRatio(t: SessionTotals["tokens"]): number | null {
-  const input = t.input + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h;
-  return input === 0n ? null : Number(t.cacheRead) / Number(input);
-}
-
-function totalsJson(t: SessionTotals) {
-  return {
-    requests: t.requests,
-    unpricedRequests: t.unpricedRequests,
-    costNanoUsd: t.costNanoUsd,
-    costUsd: usd(t.costNanoUsd),
-    tokens: t.tokens,
-  };
-}
-
 /**
  * `GET /api/sessions` (sessions active in [from, to), most recent first, default the last 30 days) and
- * `GET /api/sessions/:id` (one session's whole history). Queries run in the SQLite worker or on PostgreSQL.
+ * `GET /api/sessions/:id` (one session's whole history). The list page is computed and rendered in the analytics
+ * worker (`ctx.analytics`; in-process without one); a session's detail runs its queries in the SQLite worker or on
+ * PostgreSQL.
  */
 export function registerSessionRoutes(api: FastifyInstance, ctx: AdminContext): void {
   api.get("/sessions", async (req, reply) => {
@@ -52,7 +39,7 @@ export function registerSessionRoutes(api: FastifyInstance, ctx: AdminContext): 
     if (from >= to) return rangeError(reply);
     await ctx.logWriter.flush();
     try {
-      const page = await listSessions(ctx.database.db, {
+      const filter: SessionListFilter = {
         from,
         to,
         agent: q.agent,
@@ -62,25 +49,12 @@ export function registerSessionRoutes(api: FastifyInstance, ctx: AdminContext): 
         developer: q.developer,
         limit: q.limit ?? 50,
         cursor: q.cursor,
-      });
-      return sendExactJson(reply, {
-        from,
-        to,
-        items: page.items.map((s) => ({
-          id: s.id,
-          firstSeen: s.firstSeen,
-          lastSeen: s.lastSeen,
-          agent: s.agent,
-          virtualKeyId: s.virtualKeyId,
-          teamId: s.teamId,
-          customerId: s.customerId,
-          developerId: s.developerId,
-          models: s.models,
-          ...totalsJson(s),
-          cacheHitRatio: cacheHitRatio(s.tokens),
-        })),
-        nextCursor: page.nextCursor,
-      });
+      };
+      const body =
+        ctx.analytics === undefined
+          ? Buffer.from(await sessionListJson(ctx.database.db, filter))
+          : await ctx.analytics.sessions(filter);
+      return reply.type("application/json; charset=utf-8").send(body);
     } catch (err) {
       if (err instanceof InvalidCursorError) {
         const message = "cursor: invalid; pass nextCursor from the previous page";

@@ -1,17 +1,11 @@
-import { setImmediate as yieldToLoop } from "node:timers/promises";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
-import { querySpendPartsFast } from "../store/rollups.ts";
-import {
-  type CacheDiscount,
-  DIMENSION_NAMES,
-  rollUpSpend,
-  type SpendDimension,
-  type SpendFilters,
-  type SpendRow,
-} from "../store/spend-repo.ts";
+import { type CacheDiscount, DIMENSION_NAMES, type SpendDimension, type SpendFilters } from "../store/spend-repo.ts";
+import type { SpendRequest } from "./analytics/protocol.ts";
+import { computeSpend } from "./analytics/spend-compute.ts";
 import type { AdminContext } from "./context.ts";
-import { sendExactJson, usd } from "./exact-json.ts";
+
+export { csvField } from "./spend-render.ts";
 
 const DAY_MS = 86_400_000;
 export const DEFAULT_RANGE_MS = 30 * DAY_MS;
@@ -110,70 +104,6 @@ export function resolveRange(now: number, from: number | undefined, to: number |
   return [from ?? end - DEFAULT_RANGE_MS, end];
 }
 
-function rowJson(row: Omit<SpendRow, "group">) {
-  return {
-    requests: row.requests,
-    unpricedRequests: row.unpricedRequests,
-    costNanoUsd: row.costNanoUsd,
-    costUsd: usd(row.costNanoUsd),
-    tokens: row.tokens,
-    cacheSavingsUsd: usd(row.cacheSavingsNanoUsd),
-    cacheHits: row.cacheHits,
-    responseCacheSavingsNanoUsd: row.responseCacheSavingsNanoUsd,
-    responseCacheSavingsUsd: usd(row.responseCacheSavingsNanoUsd),
-  };
-}
-
-const CSV_NUMBERS = [
-  "requests",
-  "unpricedRequests",
-  "costNanoUsd",
-  "costUsd",
-  "inputTokens",
-  "cacheReadTokens",
-  "cacheWrite5mTokens",
-  "cacheWrite1hTokens",
-  "outputTokens",
-  "reasoningTokens",
-  "cacheSavingsUsd",
-  "cacheHits",
-  "responseCacheSavingsUsd",
-];
-
-/**
- * RFC 4180 field. A value a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a leading
- * `'`: session ids and labels come from clients, and chargeback CSVs are opened in spreadsheets.
- */
-export function csvField(value: string | null): string {
-  if (value === null) return "";
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
-
-function csv(groupBy: readonly SpendDimension[], rows: readonly SpendRow[]): string {
-  const lines = [[...groupBy, ...CSV_NUMBERS].map(csvField).join(",")];
-  for (const r of rows) {
-    const t = r.tokens;
-    const numbers = [
-      r.requests,
-      r.unpricedRequests,
-      r.costNanoUsd,
-      usd(r.costNanoUsd),
-      t.input,
-      t.cacheRead,
-      t.cacheWrite5m,
-      t.cacheWrite1h,
-      t.output,
-      t.reasoning,
-      usd(r.cacheSavingsNanoUsd),
-      r.cacheHits,
-      usd(r.responseCacheSavingsNanoUsd),
-    ].map(String);
-    lines.push([...r.group.map(csvField), ...numbers].join(","));
-  }
-  return `${lines.join("\r\n")}\r\n`;
-}
-
 /**
  * Cache savings per million cache-read tokens for a (provider, model): input price − cache-read price at today's
  * base rates (long-context tiers are per request and not applied to sums), priced the way requests are: a
@@ -198,8 +128,9 @@ function cacheDiscount(ctx: AdminContext): CacheDiscount {
 
 /**
  * `GET /api/spend`: cost, token buckets, requests and cache savings grouped by any of customer, team, developer,
- * key, provider, model, agent, session, label:<name>, hour, day, month; JSON or CSV. The query runs in the SQLite
- * worker thread or on PostgreSQL, never on this event loop; only the grouped rows are merged here.
+ * key, provider, model, agent, session, label:<name>, hour, day, month; JSON or CSV. This thread only validates
+ * the query: the SQL, the BigInt merge and the JSON/CSV text run in the analytics worker (`ctx.analytics`), which
+ * hands back the body's bytes; without a client (bare contexts in tests) the same code runs in-process.
  */
 export function registerSpendRoutes(api: FastifyInstance, ctx: AdminContext): void {
   api.get("/spend", async (req, reply) => {
@@ -213,28 +144,23 @@ export function registerSpendRoutes(api: FastifyInstance, ctx: AdminContext): vo
     const filters: SpendFilters = { customer, team, developer, key, provider, model, agent, session, label };
     // Reads see what was answered a moment ago (cheap when the writer's queue is empty).
     await ctx.logWriter.flush();
-    const parts = await querySpendPartsFast(ctx.database.db, { kind: ctx.database.kind, from, to, groupBy, filters });
-    // Mapping the parts, merging them and writing the JSON each take a few ms for a big answer (thousands of
-    // groups): separate turns, so streams served meanwhile get their chunks out in between.
-    await yieldToLoop();
-    const { rows, totals } = rollUpSpend(parts, cacheDiscount(ctx));
-    await yieldToLoop();
-    if (q.format === "csv") {
+    const request: SpendRequest = { from, to, groupBy, filters, format: q.format ?? "json" };
+    const discount = cacheDiscount(ctx);
+    const body =
+      ctx.analytics === undefined
+        ? Buffer.from(
+            await computeSpend(ctx.database.db, ctx.database.kind, request, async (pairs) =>
+              pairs.map(([p, m]) => discount(p, m)),
+            ),
+          )
+        : await ctx.analytics.spend(request, discount);
+    if (request.format === "csv") {
       const name = `tollgate-spend-${new Date(from).toISOString().slice(0, 10)}-${new Date(to).toISOString().slice(0, 10)}.csv`;
       return reply
         .type("text/csv; charset=utf-8")
         .header("content-disposition", `attachment; filename="${name}"`)
-        .send(csv(groupBy, rows));
+        .send(body);
     }
-    return sendExactJson(reply, {
-      from,
-      to,
-      groupBy,
-      data: rows.map((r) => ({
-        group: Object.fromEntries(groupBy.map((d, i) => [d, r.group[i] ?? null])),
-        ...rowJson(r),
-      })),
-      totals: rowJson(totals),
-    });
+    return reply.type("application/json; charset=utf-8").send(body);
   });
 }

@@ -38,6 +38,10 @@ export interface KeyInfo {
   fingerprint: string;
   disabled: boolean;
   createdAt: number;
+  /** Share of the provider's traffic relative to its other keys; null: the default, 1. */
+  weight: number | null;
+  /** Models the key serves (exact names or globs); null: every model. */
+  models: string[] | null;
 }
 
 export interface StoredKey extends KeyInfo {
@@ -64,9 +68,20 @@ export interface LoadedProviders {
   unreadable: UnreadableProvider[];
 }
 
-export interface NewKey {
+/** Routing settings of a key; absent or null: the default (weight 1, every model). */
+export interface KeyRouting {
+  weight?: number | null;
+  models?: readonly string[] | null;
+}
+
+export interface NewKey extends KeyRouting {
   secret: string;
   label: string | null;
+}
+
+/** A change to a stored key: absent fields stay, null resets `weight` and `models` to their defaults. */
+export interface KeyChange extends KeyRouting {
+  disabled?: boolean;
 }
 
 /** The database holds keys encrypted under another master key than the one configured now. */
@@ -93,6 +108,8 @@ const settingsSchema = z.looseObject({
 });
 
 const KINDS: readonly ProviderKind[] = ["anthropic", "openai", "gemini"];
+
+const keyModelsSchema = z.array(z.string().min(1));
 
 export class ProviderStore {
   readonly #db: Db;
@@ -125,11 +142,7 @@ export class ProviderStore {
           if (!box) throw new Error("no encryption key");
           if (!box.ok) throw new Error(box.reason);
           keys.push({
-            id: k.id,
-            label: k.label,
-            fingerprint: k.fingerprint,
-            disabled: Boolean(k.disabled),
-            createdAt: Number(k.created_at),
+            ...keyInfoFromRow(k),
             secret: box.box.decrypt(k.secret_encrypted, keyContext(row.name, k.id)),
           });
         }
@@ -227,26 +240,30 @@ export class ProviderStore {
 
   /** Enables or disables a key (a disabled key stays stored but is never used); null when it is not stored. */
   async setKeyDisabled(provider: string, id: string, disabled: boolean): Promise<KeyInfo | null> {
-    await this.#db
-      .updateTable("provider_keys")
-      .set({ disabled })
-      .where("provider", "=", provider)
-      .where("id", "=", id)
-      .execute();
+    return this.updateKey(provider, id, { disabled });
+  }
+
+  /** Changes a key's state and routing settings (absent fields stay); null when it is not stored. */
+  async updateKey(provider: string, id: string, change: KeyChange): Promise<KeyInfo | null> {
+    const set = {
+      ...(change.disabled === undefined ? {} : { disabled: change.disabled }),
+      ...(change.weight === undefined ? {} : { weight: change.weight }),
+      ...(change.models === undefined ? {} : { models: modelsColumn(change.models) }),
+    };
+    if (Object.keys(set).length > 0)
+      await this.#db
+        .updateTable("provider_keys")
+        .set(set)
+        .where("provider", "=", provider)
+        .where("id", "=", id)
+        .execute();
     const row = await this.#db
       .selectFrom("provider_keys")
-      .select(["id", "label", "fingerprint", "disabled", "created_at"])
+      .select(["id", "label", "fingerprint", "disabled", "created_at", "weight", "models"])
       .where("provider", "=", provider)
       .where("id", "=", id)
       .executeTakeFirst();
-    if (!row) return null;
-    return {
-      id: row.id,
-      label: row.label,
-      fingerprint: row.fingerprint,
-      disabled: Boolean(row.disabled),
-      createdAt: Number(row.created_at),
-    };
+    return row ? keyInfoFromRow(row) : null;
   }
 
   async #openBox(): Promise<{ ok: true; box: SecretBox } | { ok: false; reason: string }> {
@@ -291,6 +308,8 @@ export class ProviderStore {
         fingerprint: keyFingerprint(key.secret),
         disabled: false,
         createdAt: now,
+        weight: key.weight ?? null,
+        models: key.models ? [...key.models] : null,
       };
       const row = {
         id,
@@ -300,6 +319,8 @@ export class ProviderStore {
         fingerprint: info.fingerprint,
         created_at: now,
         disabled: false,
+        weight: info.weight,
+        models: modelsColumn(info.models),
       };
       return { info, row };
     });
@@ -350,6 +371,44 @@ export function newKeyId(clock: Clock = systemClock): string {
 /** `…` and the last 4 characters, enough to tell keys apart; short secrets (under 12 characters) show nothing. */
 export function keyFingerprint(secret: string): string {
   return secret.length >= 12 ? `…${secret.slice(-4)}` : "…";
+}
+
+/** The `models` column: a JSON array, or null for every model. */
+function modelsColumn(models: readonly string[] | null): string | null {
+  return models === null ? null : JSON.stringify(models);
+}
+
+/** A key row without its secret; throws (the provider is then reported unreadable) when `models` is damaged. */
+function keyInfoFromRow(row: {
+  id: string;
+  label: string | null;
+  fingerprint: string;
+  disabled: unknown;
+  created_at: number | string | bigint;
+  weight: number | string | null;
+  models: string | null;
+}): KeyInfo {
+  let models: string[] | null = null;
+  if (row.models !== null) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(row.models);
+    } catch {
+      throw new Error(`the models column of key ${row.id} is not valid JSON`);
+    }
+    const parsed = keyModelsSchema.safeParse(raw);
+    if (!parsed.success) throw new Error(`the models column of key ${row.id} is not a list of model names`);
+    models = parsed.data;
+  }
+  return {
+    id: row.id,
+    label: row.label,
+    fingerprint: row.fingerprint,
+    disabled: Boolean(row.disabled),
+    createdAt: Number(row.created_at),
+    weight: row.weight === null ? null : Number(row.weight),
+    models,
+  };
 }
 
 function recordFromRow(row: {
@@ -403,7 +462,14 @@ export function buildProviderConfig(record: StoredProviderRecord, keys: readonly
   if (!baseUrl) throw new Error("it has no base URL and no preset to take one from");
   const enabled: ProviderKey[] = keys
     .filter((k) => !k.disabled)
-    .map((k) => ({ id: k.id, secret: k.secret, label: k.label, source: "api" }));
+    .map((k) => ({
+      id: k.id,
+      secret: k.secret,
+      label: k.label,
+      source: "api",
+      ...(k.weight === null ? {} : { weight: k.weight }),
+      ...(k.models === null ? {} : { models: k.models }),
+    }));
   const defaults = KIND_DEFAULTS[record.kind];
   return {
     name: record.name,

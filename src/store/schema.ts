@@ -85,6 +85,10 @@ export interface ProviderKeysTable {
   fingerprint: string;
   created_at: number;
   disabled: SqlBool;
+  /** Share of the provider's traffic relative to its other keys; null: 1. */
+  weight: number | null;
+  /** JSON array of model names or globs the key serves; null: every model. */
+  models: string | null;
 }
 
 export interface PriceOverridesTable {

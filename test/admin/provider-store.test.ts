@@ -165,6 +165,68 @@ function storeCases(name: string, backend: () => Promise<Backend | string>) {
       );
       await fresh.delete("keyless");
     });
+
+    it("stores key weights and model lists, changes them, and reports a damaged list", { skip }, async () => {
+      const routed: StoredProviderRecord = { ...acme, name: "routed" };
+      const created = await store().create(routed, [
+        { secret: GOOD, label: "main", weight: 2.5, models: ["acme-*", "other"] },
+        { secret: OTHER, label: null },
+      ]);
+      assert.deepEqual(
+        created?.map((k) => [k.weight, k.models]),
+        [
+          [2.5, ["acme-*", "other"]],
+          [null, null],
+        ],
+      );
+      const [main, plain] = created?.map((k) => k.id) ?? [];
+      assert.ok(main && plain);
+      const rows = await database.db
+        .selectFrom("provider_keys")
+        .select(["id", "weight", "models"])
+        .where("provider", "=", "routed")
+        .orderBy("id")
+        .execute();
+      assert.deepEqual(
+        rows.map((r) => [r.weight === null ? null : Number(r.weight), r.models]),
+        [
+          [2.5, '["acme-*","other"]'],
+          [null, null],
+        ],
+      );
+      const config = async () =>
+        (await store().load()).providers.find((p) => p.name === "routed")?.config.keys.map((k) => [k.weight, k.models]);
+      assert.deepEqual(await config(), [
+        [2.5, ["acme-*", "other"]],
+        [undefined, undefined],
+      ]);
+
+      const changed = await store().updateKey("routed", plain, { weight: 0.25, models: ["acme-large"] });
+      assert.deepEqual([changed?.weight, changed?.models, changed?.disabled], [0.25, ["acme-large"], false]);
+      const reset = await store().updateKey("routed", main, { weight: null, models: null });
+      assert.deepEqual([reset?.weight, reset?.models, reset?.label], [null, null, "main"]);
+      const untouched = await store().updateKey("routed", plain, { disabled: true });
+      assert.deepEqual([untouched?.weight, untouched?.models, untouched?.disabled], [0.25, ["acme-large"], true]);
+      assert.equal(await store().updateKey("routed", "key_missing", { weight: 3 }), null);
+      await store().updateKey("routed", plain, { disabled: false });
+      assert.deepEqual(await config(), [
+        [undefined, undefined],
+        [0.25, ["acme-large"]],
+      ]);
+
+      await database.db
+        .updateTable("provider_keys")
+        .set({ models: '{"not":"a list"}' })
+        .where("id", "=", plain)
+        .execute();
+      const damaged = await store().load();
+      assert.equal(
+        damaged.providers.find((p) => p.name === "routed"),
+        undefined,
+      );
+      assert.match(damaged.unreadable.find((u) => u.name === "routed")?.reason ?? "", /models column of key key_/);
+      assert.equal(await store().delete("routed"), true);
+    });
   });
 }
 

@@ -5,6 +5,11 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { KeyTestResult } from "../../src/providers/key-test.ts";
+import type { ProviderHealthView } from "../../src/routing/provider-health.ts";
+import { startMockUpstream } from "../fixtures/mock-upstream/index.ts";
+import type { MockUpstream } from "../fixtures/mock-upstream/types.ts";
+import { type TestGateway as MockedGateway, startTestGateway } from "../helpers/gateway.ts";
+import { seededRandom } from "../routing/seeded-random.ts";
 import {
   assertNoSecretIn,
   type ErrorBody,
@@ -20,6 +25,10 @@ interface ProviderList {
   data: ProviderView[];
   unavailable: Array<{ name: string; reason: string }>;
 }
+/** A stored key's view with its routing settings. */
+type RoutedKeyView = KeyView & { weight: number; models: string[] | null };
+type RoutedProviderView = Omit<ProviderView, "keys"> & { keys: RoutedKeyView[] };
+
 interface Deleted {
   deleted: string;
   notice?: string;
@@ -267,6 +276,152 @@ describe("/api/providers", () => {
     assert.equal((await gw.api("POST", "/providers/keyed/keys", { label: "no key" })).status, 400);
   });
 
+  it("stores key weights and model lists, shows them and carries them into the registry", async () => {
+    const created = await gw.api<RoutedProviderView>(
+      "POST",
+      "/providers",
+      acme("weighted", {
+        apiKeys: [
+          { key: GOOD_KEY, label: "main", weight: 3, models: ["weighted-*", " exact-model "] },
+          { key: BAD_KEY },
+        ],
+      }),
+    );
+    assert.equal(created.status, 201, created.text);
+    assert.deepEqual(
+      created.body.keys.map((k) => [k.label, k.weight, k.models]),
+      [
+        ["main", 3, ["weighted-*", "exact-model"]],
+        [null, 1, null],
+      ],
+    );
+    const [mainId, plainId] = created.body.keys.map((k) => k.id);
+    const live = () => gw.gateway.runtime.registry.get("weighted")?.keys.map((k) => [k.weight, k.models]);
+    assert.deepEqual(live(), [
+      [3, ["weighted-*", "exact-model"]],
+      [undefined, undefined],
+    ]);
+
+    const added = await gw.api<RoutedKeyView>("POST", "/providers/weighted/keys", {
+      key: SECOND_KEY,
+      weight: 0.5,
+      models: ["weighted-mini"],
+    });
+    assert.equal(added.status, 201, added.text);
+    assert.deepEqual([added.body.weight, added.body.models], [0.5, ["weighted-mini"]]);
+    assert.deepEqual(live()?.[2], [0.5, ["weighted-mini"]]);
+
+    const reweighted = await gw.api<RoutedKeyView>("PATCH", `/providers/weighted/keys/${plainId}`, {
+      weight: 2,
+      models: ["exact-model"],
+    });
+    assert.equal(reweighted.status, 200, reweighted.text);
+    assert.deepEqual(
+      [reweighted.body.weight, reweighted.body.models, reweighted.body.disabled],
+      [2, ["exact-model"], false],
+    );
+    assert.deepEqual(live()?.[1], [2, ["exact-model"]]);
+
+    // null resets: weight back to 1, models back to every model; other fields stay.
+    const reset = await gw.api<RoutedKeyView>("PATCH", `/providers/weighted/keys/${mainId}`, {
+      weight: null,
+      models: null,
+    });
+    assert.equal(reset.status, 200, reset.text);
+    assert.deepEqual([reset.body.weight, reset.body.models, reset.body.label], [1, null, "main"]);
+    assert.deepEqual(live()?.[0], [undefined, undefined]);
+    const onlyModels = await gw.api<RoutedKeyView>("PATCH", `/providers/weighted/keys/${plainId}`, { models: null });
+    assert.deepEqual([onlyModels.body.weight, onlyModels.body.models], [2, null], "an absent weight stays");
+
+    // Disabling keeps the routing settings; the listing shows them for disabled keys too.
+    await gw.api("PATCH", `/providers/weighted/keys/${added.body.id}`, { disabled: true });
+    const listed = await gw.api<RoutedProviderView>("GET", "/providers/weighted");
+    assert.deepEqual(
+      listed.body.keys.map((k) => [k.weight, k.models, k.disabled]),
+      [
+        [1, null, false],
+        [2, null, false],
+        [0.5, ["weighted-mini"], true],
+      ],
+    );
+  });
+
+  it("an edit of a key's weight or models clears its health flag", async () => {
+    const created = await gw.api<RoutedProviderView>(
+      "POST",
+      "/providers",
+      acme("flagged", { apiKeys: [{ key: GOOD_KEY }, { key: SECOND_KEY }] }),
+    );
+    const [one, two] = created.body.keys.map((k) => k.id);
+    assert.ok(one && two);
+    const states = async () =>
+      (await gw.api<{ health: ProviderHealthView }>("GET", "/providers/flagged")).body.health.keys.map((k) => k.state);
+    gw.gateway.runtime.health.report("flagged", one, { status: 401, latencyMs: 5 });
+    gw.gateway.runtime.health.report("flagged", two, { status: 403, latencyMs: 5 });
+    assert.deepEqual(await states(), ["flagged", "flagged"]);
+    assert.equal((await gw.api("PATCH", `/providers/flagged/keys/${one}`, { weight: 4 })).status, 200);
+    assert.deepEqual(await states(), ["ok", "flagged"]);
+    assert.equal((await gw.api("PATCH", `/providers/flagged/keys/${two}`, { models: ["flagged-model"] })).status, 200);
+    assert.deepEqual(await states(), ["ok", "ok"]);
+  });
+
+  it("validates key weights and model lists with 400s naming the field", async () => {
+    const tooMany = Array.from({ length: 201 }, (_, i) => `m-${i}`);
+    const createCases: Array<[unknown, RegExp]> = [
+      [{ key: GOOD_KEY, weight: 0 }, /apiKeys\.0\.weight: weight must be greater than 0/],
+      [{ key: GOOD_KEY, weight: -2 }, /apiKeys\.0\.weight: weight must be greater than 0/],
+      [{ key: GOOD_KEY, weight: "3" }, /apiKeys\.0\.weight: weight must be a number/],
+      [{ key: GOOD_KEY, weight: 2_000_000 }, /apiKeys\.0\.weight: weight is at most/],
+      [{ key: GOOD_KEY, models: [""] }, /apiKeys\.0\.models\.0: model names cannot be empty/],
+      [{ key: GOOD_KEY, models: ["  "] }, /apiKeys\.0\.models\.0: model names cannot be empty/],
+      [{ key: GOOD_KEY, models: "gpt-4.1" }, /apiKeys\.0\.models: models must be an array/],
+      [{ key: GOOD_KEY, models: [] }, /apiKeys\.0\.models: models needs at least one/],
+      [{ key: GOOD_KEY, models: tooMany }, /apiKeys\.0\.models: models holds at most 200/],
+      [{ key: GOOD_KEY, models: null }, /apiKeys\.0\.models/],
+    ];
+    for (const [key, message] of createCases) {
+      const res = await gw.api<ErrorBody>("POST", "/providers", acme("badkeys", { apiKeys: [key] }));
+      assert.equal(res.status, 400, `${JSON.stringify(key).slice(0, 80)} → ${res.text.slice(0, 200)}`);
+      assert.match(res.body.error.message, message);
+    }
+    assert.equal(gw.gateway.runtime.registry.get("badkeys"), undefined);
+    assert.equal(
+      (
+        await gw.api<RoutedProviderView>(
+          "POST",
+          "/providers",
+          acme("okkeys", { apiKeys: [{ key: GOOD_KEY, models: tooMany.slice(1) }] }),
+        )
+      ).status,
+      201,
+      "200 names are fine",
+    );
+
+    const add = await gw.api<ErrorBody>("POST", "/providers/okkeys/keys", { key: SECOND_KEY, weight: 0 });
+    assert.equal(add.status, 400);
+    assert.match(add.body.error.message, /^Invalid key: weight: weight must be greater than 0/);
+    assert.equal(gw.gateway.runtime.registry.get("okkeys")?.keys.length, 1);
+
+    const id = (await gw.api<RoutedProviderView>("GET", "/providers/okkeys")).body.keys[0]?.id;
+    const patchCases: Array<[unknown, RegExp]> = [
+      [{}, /Invalid key change: set at least one of "disabled", "weight" or "models"/],
+      [{ weight: 0 }, /weight: weight must be greater than 0/],
+      [{ weight: "heavy" }, /weight: weight must be a number/],
+      [{ models: [""] }, /models\.0: model names cannot be empty/],
+      [{ models: [] }, /models: models needs at least one/],
+      [{ disabled: "yes" }, /disabled: disabled must be true or false/],
+      [{ label: "renamed" }, /label/],
+    ];
+    for (const [body, message] of patchCases) {
+      const res = await gw.api<ErrorBody>("PATCH", `/providers/okkeys/keys/${id}`, body);
+      assert.equal(res.status, 400, `${JSON.stringify(body)} → ${res.text}`);
+      assert.equal(res.body.error.type, "invalid_request");
+      assert.match(res.body.error.message, message);
+    }
+    const after = (await gw.api<RoutedProviderView>("GET", "/providers/okkeys")).body.keys[0];
+    assert.deepEqual([after?.weight, after?.models?.length], [1, 200], "a refused change writes nothing");
+  });
+
   it("tests a key against the provider's models endpoint: ok, or the provider's own error without the key", async () => {
     assert.equal((await gw.api("POST", "/providers", acme("probe"))).status, 201);
     const bad = await gw.api<KeyView>("POST", "/providers/probe/keys", { key: BAD_KEY, label: "bad" });
@@ -375,6 +530,56 @@ describe("stored providers across restarts", () => {
     }
   });
 
+  it("keep key weights and model lists across a restart", async () => {
+    const tmp = await tempDir();
+    try {
+      const first = await startGateway({ dataDir: tmp.dataDir });
+      const created = await first.api<RoutedProviderView>("POST", "/providers", {
+        name: "pooled",
+        kind: "openai",
+        baseUrl: "http://127.0.0.1:9/v1",
+        apiKeys: [
+          { key: GOOD_KEY, weight: 2.5, models: ["pooled-*"] },
+          { key: SECOND_KEY, models: ["pooled-mini"] },
+          { key: BAD_KEY, weight: 7 },
+        ],
+        models: ["pooled-large", "pooled-mini"],
+      });
+      assert.equal(created.status, 201, created.text);
+      const [, second, third] = created.body.keys.map((k) => k.id);
+      assert.equal((await first.api("PATCH", `/providers/pooled/keys/${second}`, { weight: 4 })).status, 200);
+      assert.equal((await first.api("PATCH", `/providers/pooled/keys/${third}`, { weight: null })).status, 200);
+      await first.close();
+
+      const again = await startGateway({ dataDir: tmp.dataDir });
+      try {
+        assert.deepEqual(again.warnings, []);
+        assert.deepEqual(
+          again.gateway.runtime.registry.get("pooled")?.keys.map((k) => [k.secret, k.weight, k.models]),
+          [
+            [GOOD_KEY, 2.5, ["pooled-*"]],
+            [SECOND_KEY, 4, ["pooled-mini"]],
+            [BAD_KEY, undefined, undefined],
+          ],
+        );
+        const listed = await again.api<RoutedProviderView>("GET", "/providers/pooled");
+        assert.deepEqual(
+          listed.body.keys.map((k) => [k.id, k.weight, k.models]),
+          [
+            [created.body.keys[0]?.id, 2.5, ["pooled-*"]],
+            [second, 4, ["pooled-mini"]],
+            [third, 1, null],
+          ],
+        );
+        assertNoSecretIn([...first.responses, ...again.responses], SECRETS);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await tmp.remove();
+    }
+  });
+
   it("skip a provider with a warning (no crash) when the encryption key changed; it can still be deleted", async () => {
     const tmp = await tempDir();
     try {
@@ -429,5 +634,65 @@ describe("stored providers across restarts", () => {
     } finally {
       await tmp.remove();
     }
+  });
+});
+
+describe("stored key model lists route requests", () => {
+  let mock: MockUpstream;
+  let gw: MockedGateway;
+  const GENERAL = "sk-pool-general-key-000000001";
+  const SPECIAL = "sk-pool-special-key-000000002";
+
+  before(async () => {
+    mock = await startMockUpstream();
+    gw = await startTestGateway({ upstreamUrl: mock.url, random: seededRandom(5) });
+  });
+  after(async () => {
+    await gw.close();
+    await mock.close();
+  });
+
+  const admin = async (method: string, path: string, body: unknown) => {
+    const res = await fetch(`${gw.url}/api${path}`, {
+      method,
+      headers: { authorization: `Bearer ${gw.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as RoutedProviderView & RoutedKeyView };
+  };
+  /** Sends `n` chat requests for `model`; returns the upstream key each one reached the mock with. */
+  const keysFor = async (model: string, n: number) => {
+    mock.reset();
+    for (let i = 0; i < n; i++) {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer x" },
+        body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
+      });
+      assert.equal(res.status, 200, await res.text());
+    }
+    return mock.requests.map((r) => String(r.headers.authorization).replace(/^Bearer /, ""));
+  };
+
+  it("a model only one stored key serves always goes to that key; a PATCH widens it at once", async () => {
+    const created = await admin("POST", "/providers", {
+      name: "pool",
+      kind: "openai",
+      baseUrl: `${mock.url}/v1`,
+      models: ["pool-general", "pool-special"],
+      // The general key weighs 10 times more, yet never serves the model only the special key lists.
+      apiKeys: [
+        { key: GENERAL, weight: 10, models: ["pool-gen*"] },
+        { key: SPECIAL, models: ["pool-special"] },
+      ],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.deepEqual(new Set(await keysFor("pool-special", 12)), new Set([SPECIAL]));
+    assert.deepEqual(new Set(await keysFor("pool-general", 8)), new Set([GENERAL]));
+
+    const generalId = created.body.keys[0]?.id;
+    const widened = await admin("PATCH", `/providers/pool/keys/${generalId}`, { models: null, weight: 1 });
+    assert.equal(widened.status, 200, JSON.stringify(widened.body));
+    assert.deepEqual(new Set(await keysFor("pool-special", 16)), new Set([GENERAL, SPECIAL]));
   });
 });

@@ -16,6 +16,7 @@ import { rollupCacheSavingsMigration } from "./0014-rollup-cache-savings.ts";
 import { alertKindsMigration } from "./0015-spend-alert-kinds.ts";
 import { cacheSemanticVectorsMigration } from "./0016-cache-semantic-vectors.ts";
 import { sessionRollupMigration } from "./0017-session-rollup.ts";
+import { providerKeyRoutingMigration } from "./0018-provider-key-routing.ts";
 
 /**
  * Every migration, in order, as code (not files found at runtime), so they run the same from src/ and dist/.
@@ -39,6 +40,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0015_spend_alert_kinds": alertKindsMigration,
   "0016_cache_semantic_vectors": cacheSemanticVectorsMigration,
   "0017_session_rollup": sessionRollupMigration,
+  "0018_provider_key_routing": providerKeyRoutingMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -58,16 +58,19 @@ export async function runAttempts(
   for (;;) {
     const target = route.targets[index] as AttemptTarget;
     const provider = target.resolution.provider;
-    enter(rt, state, target);
+    enter(state, target);
+    /** A target that cannot be tried at all: recorded, then the next one (false when none is left). */
+    const skipped = (error: string): boolean => {
+      attempts.push(attemptOf(target, null, null, 0, error));
+      if (attempts.length > 1 || route.rule !== null) state.record.attempts = attempts;
+      if (index + 1 >= route.targets.length) return false;
+      index += 1;
+      tries = 0;
+      return true;
+    };
     if (!rt.health.allows(provider.name)) {
       // The provider's circuit is open: fail fast to the next target, or answer 503 when none is left.
-      attempts.push(attemptOf(target, null, null, 0, "circuit_open"));
-      if (attempts.length > 1 || route.rule !== null) state.record.attempts = attempts;
-      if (index + 1 < route.targets.length) {
-        index += 1;
-        tries = 0;
-        continue;
-      }
+      if (skipped("circuit_open")) continue;
       const message = `Provider "${provider.name}" is failing (circuit open after repeated errors); see /api/providers.`;
       return failBeforeUpstream(rt, state, res, new GatewayError("TG_PROVIDER_CIRCUIT_OPEN", message));
     }
@@ -75,13 +78,7 @@ export async function runAttempts(
     const auth = await runner.credentials(target, prefer);
     if (res.destroyed) return settleClientGone(rt, state, 0);
     if (!auth.ok) {
-      attempts.push(attemptOf(target, null, null, 0, auth.error.code));
-      if (attempts.length > 1 || route.rule !== null) state.record.attempts = attempts;
-      if (index + 1 < route.targets.length) {
-        index += 1;
-        tries = 0;
-        continue;
-      }
+      if (skipped(auth.error.code)) continue;
       if (auth.retryAfterMs !== null)
         res.setHeader("retry-after", String(Math.max(1, Math.ceil(auth.retryAfterMs / 1000))));
       return failBeforeUpstream(rt, state, res, auth.error);
@@ -103,7 +100,9 @@ export async function runAttempts(
         return decide({ status, headers, reason: `upstream_${status}`, error: null });
       },
       retryFailure(failure) {
-        if (failure.status === null) report(rt, target, auth.keyId, null, performance.now() - started, null);
+        // No answer, or a stream that failed before content: a transport-like failure for the key and the breaker.
+        report(rt, target, auth.keyId, null, performance.now() - started, null);
+        answered = failure.status ?? 0;
         return decide(failure);
       },
     };
@@ -186,7 +185,7 @@ function nextStep(
 }
 
 /** The call now aims at `target`: its provider and model are what settlement and the budget hold price. */
-function enter(_rt: GatewayRuntime, state: CallState, target: AttemptTarget): void {
+function enter(state: CallState, target: AttemptTarget): void {
   const { provider, upstreamModel } = target.resolution;
   state.provider = provider;
   state.upstreamModel = upstreamModel;

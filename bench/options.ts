@@ -26,7 +26,8 @@ export const usage = `Usage: npm run bench -- [options]
   --duration <s>           measured seconds per arm (default 10)
   --warmup <s>             warm-up seconds before each measured arm (default 2)
   --quick                  smoke run: --duration 2 --warmup 0.5
-  --workload <name>        small | stream | governed | cache | statusline | all (default all)
+  --workload <name>        small | stream | governed | cache | statusline | all (default all);
+                           also rules | overview | analytics (own runs, never part of all)
   --rate <n>               req/s of the fixed-rate latency phase (small workloads; default 1000, 0 skips it)
   --governed-duration <s>  measured seconds per arm of the governed workload (default 5, or --duration if shorter)
   --keys <n>               keys the gateway holds in the governed workload's second process (default 100000)

@@ -16,7 +16,7 @@ import { type ArmResult, measureArm, measureFixedRateArm, type WatchedProcess } 
 import { type BenchOptions, parseBenchOptions, usage } from "./options.ts";
 import { benchOverview } from "./overview.ts";
 import { clockTicksPerSecond, peakRssBytes, rssBytes } from "./proc-stats.ts";
-import { buildGateway, startGateway, startMock } from "./services.ts";
+import { buildGateway, startFloorServer, startGateway, startMock } from "./services.ts";
 import { benchStatusline, formatStatuslineBench, type StatuslineBench } from "./statusline.ts";
 import {
   armSummary,
@@ -175,6 +175,8 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
   const keyedResponses = new Map<WorkloadName, number>();
   /** Whether a workload has sent load through the gateway yet (the governed one then restarts it first). */
   let gatewayUsed = false;
+  /** The bare server of the cache-hit floor arms, started on first use. */
+  let floor: RunningChild | undefined;
   for (const workload of workloads) {
     const plan = {
       probeRequests: workload.probeRequests,
@@ -236,6 +238,21 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
       failures.push(...armFailures(workload.name, "gateway", viaGateway));
     }
 
+    // A cache hit's floor: the same load against a server that only reads the body and answers.
+    if (workload.name.endsWith("-cache-hit")) {
+      floor ??= await startFloorServer(root);
+      const server = floor;
+      const floorArm = await measureArm(
+        targetFor(server.url, workload.gatewayPath, workload),
+        plan,
+        [{ name: "floor", pid: server.pid }],
+        clockTicks,
+        report("floor"),
+      );
+      result.floor = armSummary(floorArm);
+      failures.push(...armFailures(workload.name, "floor", floorArm));
+    }
+
     // Fixed rate: both arms at the same evenly paced rate, below saturation, for latency without queueing.
     if (workload.fixedRateLatency && options.fixedRatePerSecond > 0) {
       const fixedPlan = {
@@ -274,6 +291,7 @@ async function bench(options: BenchOptions): Promise<BenchSummary> {
     checkRequestLog(summary, workloads, gatewayResponses, keyedResponses, join(gateway.dataDir, "tollgate.db"));
   }
   await stopChild(mock, 5_000);
+  if (floor) await stopChild(floor, 5_000);
 
   summary.ok = failures.length === 0;
   return summary;

@@ -75,3 +75,15 @@ export async function startGateway(
     readyUrl: (line) => /Tollgate listening on (http:\/\/\S+)/.exec(line)?.[1],
   });
 }
+
+/** The bare node:http server a cache hit's CPU is compared with (bench/http-floor-server.ts). */
+export async function startFloorServer(root: string): Promise<RunningChild> {
+  return startNodeChild({
+    name: "floor",
+    args: ["bench/http-floor-server.ts"],
+    cwd: root,
+    env: { ...process.env },
+    readyTimeoutMs: 20_000,
+    readyUrl: (line) => /floor listening on (http:\/\/\S+)/.exec(line)?.[1],
+  });
+}

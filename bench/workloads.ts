@@ -1,4 +1,5 @@
 import { claudeCodeRequest } from "./bodies/claude-code-body.ts";
+import { explainAnswer, explainBody } from "./bodies/explain-body.ts";
 import { smallAnthropicBody, smallOpenAIBody } from "./bodies/small-bodies.ts";
 import type { WorkloadSelection } from "./options.ts";
 
@@ -9,7 +10,9 @@ export type WorkloadName =
   | "stream-claude-code-translated"
   | "small-anthropic-governed"
   | "small-anthropic-cache-hit"
-  | "stream-claude-code-cache-hit";
+  | "stream-claude-code-cache-hit"
+  | "stream-explain"
+  | "stream-explain-cache-hit";
 
 export interface Workload {
   name: WorkloadName;
@@ -52,6 +55,12 @@ export const cacheHitUserAgent = "tollgate-bench-cache-hit/1";
 
 /** The Claude Code stream cache-hit workload's user-agent: its rows share endpoint and stream flag with stream-claude-code's. */
 export const streamCacheHitUserAgent = "tollgate-bench-cache-hit-stream/1";
+
+/** The "explain this function" cache-hit workload's user-agent: its rows share endpoint and stream flag with the others. */
+export const explainCacheHitUserAgent = "tollgate-bench-cache-hit-explain/1";
+
+/** The "explain this function" passthrough workload's user-agent. */
+export const explainUserAgent = "tollgate-bench-explain/1";
 
 /** The governed workload's user-agent: its rows share endpoint and stream flag with small-anthropic's. */
 export const governedUserAgent = "tollgate-bench-governed/1";
@@ -225,6 +234,11 @@ export function buildWorkloads(selection: WorkloadSelection): Workload[] {
         };
       },
     ],
+    ["cache", () => explainWorkload("stream-explain", explainUserAgent, {})],
+    [
+      "cache",
+      () => explainWorkload("stream-explain-cache-hit", explainCacheHitUserAgent, { "x-tollgate-cache": "exact" }),
+    ],
   ];
   // `--workload cache` also runs the passthroughs the hits' CPU is compared with (small-anthropic, stream-claude-code).
   const passthroughs = new Set([0, all.findIndex(([group]) => group === "stream")]);
@@ -232,4 +246,41 @@ export function buildWorkloads(selection: WorkloadSelection): Workload[] {
     selection === "all" || group === selection || (selection === "cache" && passthroughs.has(index));
   // Filter before building: the Claude Code body takes ~100 ms to generate.
   return all.filter(([group], i) => wanted(group, i)).map(([, make]) => make());
+}
+
+/**
+ * "Explain this function", streamed: ~5 kB in, a 300-word answer out, one word per event 1 ms apart, the way a
+ * provider streams tokens as it generates them (the other workloads get their whole stream in one write). Passed
+ * through, the gateway reads, meters and relays every event; on a hit it writes the replay at once.
+ */
+function explainWorkload(
+  name: "stream-explain" | "stream-explain-cache-hit",
+  userAgent: string,
+  extraHeaders: Record<string, string>,
+): Workload {
+  const body = explainBody();
+  const hit = name === "stream-explain-cache-hit";
+  return {
+    name,
+    group: "cache",
+    description: hit
+      ? "stream-explain's request with x-tollgate-cache: exact"
+      : `streaming Anthropic Messages, "explain this function" (${Math.round(Buffer.byteLength(body) / 1000)} kB in, 300 words out, one per event, 1 ms apart)`,
+    connections: 32,
+    probeRequests: 64,
+    body: Buffer.from(body),
+    headers: {
+      ...json,
+      "x-mock-script": JSON.stringify({ scenario: "text", text: explainAnswer(), chunkDelayMs: 1 }),
+      "x-api-key": "bench-key",
+      "anthropic-version": "2023-06-01",
+      "user-agent": userAgent,
+      ...extraHeaders,
+    },
+    directPath: "/v1/messages",
+    gatewayPath: "/anthropic/v1/messages",
+    log: { endpointSuffix: "/v1/messages", stream: true, userAgent },
+    verifyBody: (text) => text.includes("message_stop"),
+    fixedRateLatency: false,
+  };
 }

@@ -28,6 +28,7 @@ import { SnapshotSync } from "./governance/snapshot-sync.ts";
 import { registerClientRoutes } from "./http/client-routes.ts";
 import { registerHealthRoutes } from "./http/health-routes.ts";
 import { registerMetricsRoute } from "./http/metrics-route.ts";
+import { registerResponsesRoutes } from "./http/responses-routes.ts";
 import { createHttpServer } from "./http/server.ts";
 import { registerUiRoutes } from "./http/ui-routes.ts";
 import { registerUsageRoute } from "./http/usage-route.ts";
@@ -39,6 +40,7 @@ import { GatewayMetrics } from "./metrics/gateway-metrics.ts";
 import { teeMetrics } from "./metrics/tee.ts";
 import { createUpstreamAgent } from "./passthrough/upstream-agent.ts";
 import type { GatewayRuntime } from "./pipeline/runtime.ts";
+import { DEFAULT_RESPONSE_STORE_TTL_DAYS, ResponseStore } from "./pipeline/stored-responses.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
 import { ProviderHealth } from "./routing/provider-health.ts";
 import { attachRoutingRules, EMPTY_ROUTER, RoutingRules } from "./routing/rules/index.ts";
@@ -46,6 +48,7 @@ import { routingBudgetFigures } from "./routing/rules/wiring.ts";
 import { SessionAffinity } from "./routing/session-affinity.ts";
 import { type Database, openDatabase } from "./store/database.ts";
 import { LogWriter } from "./store/log-writer.ts";
+import { SqlResponseStore } from "./store/responses-repo.ts";
 import { DEFAULT_LOG_RETENTION_DAYS, LogRetention } from "./store/retention.ts";
 import { createTracer } from "./telemetry/tracing.ts";
 
@@ -158,6 +161,12 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
     unpriced: new UnpricedModels(),
     metrics: dogstatsd ? teeMetrics(metrics, dogstatsd) : metrics,
     cache: openResponseCache(config, database, warn),
+    // Responses API state for calls translated to another provider (previous_response_id, store).
+    responses: new ResponseStore(new SqlResponseStore(database.db), {
+      ttlDays: config.responses?.storeTtlDays ?? DEFAULT_RESPONSE_STORE_TTL_DAYS,
+      clock,
+      warn,
+    }),
     tracer,
     affinity: new SessionAffinity(clock),
     sleep: deps.sleep ?? ((ms) => delay(ms)),
@@ -218,6 +227,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
   registerHealthRoutes(app, runtime, database);
   registerMetricsRoute(app, metrics, { token: config.metrics.token, host: config.host, warn });
   registerClientRoutes(app, runtime);
+  registerResponsesRoutes(app, runtime);
   registerUsageRoute(app, runtime, database, logWriter);
   registerUiRoutes(app);
   // Spend analytics run on their own worker thread and connection (started on first use), off this event loop.
@@ -336,6 +346,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps = {
         await tracer.close().catch((err: unknown) => warn(`trace export on shutdown failed: ${String(err)}`));
         await dogstatsd?.close();
         await runtime.cache?.close();
+        await runtime.responses?.close();
         await database.close();
       })();
       return closing;

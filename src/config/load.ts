@@ -81,6 +81,8 @@ export interface GatewayConfig {
   alerts?: AlertsSection | undefined;
   /** The config file's `retention` section (store/retention.ts; default: raw logs 90 days). */
   retention?: { logsDays?: number | undefined } | undefined;
+  /** The config file's `responses` section (pipeline/stored-responses.ts; default: stored responses kept 30 days). */
+  responses?: { storeTtlDays?: number | undefined } | undefined;
   configPath: string | null;
 }
 
@@ -195,6 +197,7 @@ export async function loadConfig({ env, flags = {} }: LoadOptions): Promise<Gate
     routingRules: { timeZone: file.routing?.timeZone, rules: file.routing?.rules },
     alerts: file.alerts,
     retention: file.retention,
+    responses: file.responses,
     configPath: configPath ? resolve(configPath) : null,
   };
 }

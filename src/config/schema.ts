@@ -388,6 +388,13 @@ export const ConfigFileSchema = z.strictObject({
       logsDays: z.number().int().min(0).max(36_500).optional(),
     })
     .optional(),
+  /** Responses API state kept by the gateway for translated calls (pipeline/stored-responses.ts). */
+  responses: z
+    .strictObject({
+      /** Days a stored response can be read back (default 30). */
+      storeTtlDays: z.number().int().min(1).max(3650).optional(),
+    })
+    .optional(),
   /** The exact response cache (cache/); off unless `exact: true`. */
   cache: z
     .strictObject({

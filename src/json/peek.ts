@@ -73,10 +73,30 @@ function skipValue(buf: Buffer, i: number): number {
 }
 
 /**
+ * Each body's top-level members, scanned once: ingress, the cache key, routing and the body rewrites all ask for
+ * fields of the same buffer, and a scan of a 500 kB agent turn is the costly part. Bodies are never written in place
+ * (rewrites make new buffers), so a buffer's scan stays true while it lives.
+ */
+const scans = new WeakMap<Buffer, ReadonlyMap<string, ValueRange> | null>();
+
+/**
  * The value ranges of the `wanted` top-level keys of a JSON object (the first occurrence of each), or null when
  * the bytes are not a structurally sound JSON object.
  */
 export function peekTopLevel(buf: Buffer, wanted: ReadonlySet<string>): Map<string, ValueRange> | null {
+  let members = scans.get(buf);
+  if (members === undefined) {
+    members = scanTopLevel(buf);
+    scans.set(buf, members);
+  }
+  if (members === null) return null;
+  const found = new Map<string, ValueRange>();
+  for (const [key, range] of members) if (wanted.has(key)) found.set(key, range);
+  return found;
+}
+
+/** Every top-level member's value range (keys of up to 32 bytes; the first occurrence of each), or null. */
+function scanTopLevel(buf: Buffer): Map<string, ValueRange> | null {
   const found = new Map<string, ValueRange>();
   let i = skipWhitespace(buf, 0);
   if (buf[i] !== OPEN_BRACE) return null;
@@ -94,7 +114,7 @@ export function peekTopLevel(buf: Buffer, wanted: ReadonlySet<string>): Map<stri
     const valueStart = i;
     i = skipValue(buf, i);
     if (i === -1) return null;
-    if (key !== null && wanted.has(key) && !found.has(key)) found.set(key, [valueStart, i]);
+    if (key !== null && !found.has(key)) found.set(key, [valueStart, i]);
     i = skipWhitespace(buf, i);
     if (buf[i] === COMMA) {
       i = skipWhitespace(buf, i + 1);

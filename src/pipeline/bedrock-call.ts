@@ -57,6 +57,11 @@ export interface BedrockCallInput {
   /** Credentials from the pipeline: {} for an access key pair (signed here), a bearer header otherwise. */
   auth: Record<string, string>;
   exchange: Exchange;
+  /**
+   * A Responses request whose state the gateway keeps (pipeline/stored-responses.ts): the body to translate (the
+   * previous chain resolved) and the hook that makes its reply stored.
+   */
+  stored?: { raw: Buffer; attach: (plan: TranslationPlan) => void };
 }
 
 /**
@@ -80,13 +85,15 @@ export async function bedrockCall(input: BedrockCallInput): Promise<ExchangeOutc
       const plan = planTranslation({
         clientDialect: spec.dialect,
         targetDialect: "bedrock-converse",
-        raw,
+        raw: input.stored?.raw ?? raw,
         clientModel: parsed.model,
         upstreamModel: model,
         stream: parsed.stream,
         maxOutputTokens: lowered,
         provider: resolution.provider.name,
+        serverState: input.stored !== undefined,
       });
+      input.stored?.attach(plan);
       state.record.upstreamDialect = "bedrock-converse";
       state.record.warnings = [...state.record.warnings, ...plan.warnings];
       call = { op: plan.op, body: plan.body, kind: { type: "translated", plan } };

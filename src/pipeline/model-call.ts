@@ -30,6 +30,14 @@ import { type AttemptTarget, type CallRoute, routeCall } from "./route.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 import { failBeforeUpstream, settleClientGone } from "./settle.ts";
 import {
+  newResponseId,
+  type ResponsesState,
+  refusePreviousResponse,
+  resolveResponsesState,
+  responseKeeper,
+  responsesScope,
+} from "./stored-responses.ts";
+import {
   planTranslation,
   TranslatedBodyRelay,
   TranslatedStreamRelay,
@@ -161,6 +169,8 @@ interface CallContext {
   key: VirtualKeySnapshot | null;
   lowered: number | null;
   probe: CacheProbe | null;
+  /** A translated Responses request's stored state, resolved once for all attempts (pipeline/stored-responses.ts). */
+  responses?: Promise<ResponsesState>;
 }
 
 /**
@@ -186,55 +196,47 @@ function dispatchTarget(
     return countTokensCall({ rt, state, req, res, spec, resolution, raw, auth, exchange: send });
   }
   if (provider.kind === "bedrock") {
-    return bedrockCall({ rt, state, req, res, spec, parsed, resolution, raw, lowered, auth, exchange: send });
+    const store = spec.dialect === "openai-responses" && !isCountOperation(spec.op) ? (rt.responses ?? null) : null;
+    if (store === null) {
+      return bedrockCall({ rt, state, req, res, spec, parsed, resolution, raw, lowered, auth, exchange: send });
+    }
+    call.responses ??= resolveResponsesState(store, raw, responsesScope(call.key, req.headers));
+    return call.responses.then(
+      (responses) => {
+        if (!responses.ok) {
+          refusePreviousResponse(rt, state, res, responses.previousResponseId);
+          return DONE;
+        }
+        const stored = { raw: responses.raw, attach: (plan: TranslationPlan) => keepReply(call, responses, plan) };
+        return bedrockCall({
+          rt,
+          state,
+          req,
+          res,
+          spec,
+          parsed,
+          resolution,
+          raw,
+          lowered,
+          auth,
+          exchange: send,
+          stored,
+        });
+      },
+      (err: Error) => storeUnavailable(call, err),
+    );
   }
   const origin = originOf(provider.baseUrl);
   const dialects = dialectsOf(provider, resolution.upstreamModel);
   const translated = dialects.includes(spec.dialect) ? null : translationTarget(spec.dialect, dialects);
   if (translated !== null && isChatDialect(spec.dialect)) {
-    let plan: TranslationPlan;
-    try {
-      plan = planTranslation({
-        clientDialect: spec.dialect,
-        targetDialect: translated,
-        raw,
-        clientModel: parsed.model,
-        upstreamModel: resolution.upstreamModel,
-        stream: parsed.stream,
-        maxOutputTokens: lowered,
-        provider: provider.name,
-      });
-    } catch (err) {
-      failBeforeUpstream(rt, state, res, err);
-      return Promise.resolve(DONE);
-    }
-    state.record.upstreamDialect = translated;
-    state.record.warnings = [...state.record.warnings, ...plan.warnings];
-    const url = upstreamUrl(provider, plan.op, resolution.upstreamModel, plan.search, undefined, plan.stream);
-    const ua = req.headers["user-agent"];
-    return send(rt, state, res, provider.name, raw.length, {
-      request: {
-        origin,
-        path: url.slice(origin.length),
-        method: "POST",
-        headers: translatedRequestHeaders(
-          translated,
-          plan.stream,
-          provider.headers,
-          auth,
-          typeof ua === "string" ? ua : undefined,
-        ),
-        body: adaptUpstreamBody(provider, plan.op, resolution.upstreamModel, plan.body),
-      },
-      relay: (status, headers, controls) => {
-        refusedToken(provider, auth, status);
-        const relay =
-          plan.stream && status < 300 && streamedReply(translated, headers)
-            ? new TranslatedStreamRelay(rt, state, plan, res, { requestBytes: raw.length, ...controls })
-            : new TranslatedBodyRelay(rt, state, plan, res, { status, headers }, raw.length);
-        return cached(rt, state, probe, translated, { status, headers, stream: plan.stream }, lowered, relay);
-      },
-    });
+    const store = spec.dialect === "openai-responses" ? (rt.responses ?? null) : null;
+    if (store === null) return translatedCall(call, target, auth, send, probe, translated, null);
+    call.responses ??= resolveResponsesState(store, raw, responsesScope(call.key, req.headers));
+    return call.responses.then(
+      (responses) => translatedCall(call, target, auth, send, probe, translated, responses),
+      (err: Error) => storeUnavailable(call, err),
+    );
   }
   state.record.upstreamDialect = null;
   const body = prepareBody(spec, raw, parsed, resolution.upstreamModel);
@@ -270,6 +272,102 @@ function dispatchTarget(
         : new BodyRelay(rt, state, spec, res, { status, headers }, raw.length);
       return cached(rt, state, probe, spec.dialect, { status, headers, stream: parsed.stream }, lowered, relay);
     },
+  });
+}
+
+/**
+ * One attempt translated through the canonical form. `responses`: a Responses client's stored state (null when the
+ * gateway keeps none): an unknown `previous_response_id` is refused, a resolved chain replaces the body, and a reply
+ * to a `store`-not-false request gets a gateway id and is saved.
+ */
+function translatedCall(
+  call: CallContext,
+  target: AttemptTarget,
+  auth: Record<string, string>,
+  send: Exchange,
+  probe: CacheProbe | null,
+  translated: ChatDialect,
+  responses: ResponsesState | null,
+): Promise<ExchangeOutcome> {
+  const { rt, state, req, res, spec, parsed, lowered } = call;
+  const resolution = target.resolution;
+  const provider = resolution.provider;
+  const origin = originOf(provider.baseUrl);
+  if (responses !== null && !responses.ok) {
+    refusePreviousResponse(rt, state, res, responses.previousResponseId);
+    return Promise.resolve(DONE);
+  }
+  const raw = responses?.raw ?? call.raw;
+  let plan: TranslationPlan;
+  try {
+    plan = planTranslation({
+      clientDialect: spec.dialect as ChatDialect,
+      targetDialect: translated,
+      raw,
+      clientModel: parsed.model,
+      upstreamModel: resolution.upstreamModel,
+      stream: parsed.stream,
+      maxOutputTokens: lowered,
+      provider: provider.name,
+      serverState: responses !== null,
+    });
+  } catch (err) {
+    failBeforeUpstream(rt, state, res, err);
+    return Promise.resolve(DONE);
+  }
+  if (responses !== null) keepReply(call, responses, plan);
+  state.record.upstreamDialect = translated;
+  state.record.warnings = [...state.record.warnings, ...plan.warnings];
+  const url = upstreamUrl(provider, plan.op, resolution.upstreamModel, plan.search, undefined, plan.stream);
+  const ua = req.headers["user-agent"];
+  return send(rt, state, res, provider.name, call.raw.length, {
+    request: {
+      origin,
+      path: url.slice(origin.length),
+      method: "POST",
+      headers: translatedRequestHeaders(
+        translated,
+        plan.stream,
+        provider.headers,
+        auth,
+        typeof ua === "string" ? ua : undefined,
+      ),
+      body: adaptUpstreamBody(provider, plan.op, resolution.upstreamModel, plan.body),
+    },
+    relay: (status, headers, controls) => {
+      refusedToken(provider, auth, status);
+      const relay =
+        plan.stream && status < 300 && streamedReply(translated, headers)
+          ? new TranslatedStreamRelay(rt, state, plan, res, { requestBytes: call.raw.length, ...controls })
+          : new TranslatedBodyRelay(rt, state, plan, res, { status, headers }, call.raw.length);
+      return cached(rt, state, probe, translated, { status, headers, stream: plan.stream }, lowered, relay);
+    },
+  });
+}
+
+function storeUnavailable(call: CallContext, err: Error): ExchangeOutcome {
+  call.rt.warn(`response store unavailable (read): ${err.message}`);
+  failBeforeUpstream(
+    call.rt,
+    call.state,
+    call.res,
+    new GatewayError("TG_INTERNAL", "The response store is unavailable."),
+  );
+  return DONE;
+}
+
+/** A reply to a `store`-not-false Responses request gets a gateway id and is saved once it succeeded. */
+function keepReply(call: CallContext, responses: ResponsesState & { ok: true }, plan: TranslationPlan): void {
+  const { rt, state, req } = call;
+  if (!responses.store || !rt.responses) return;
+  const id = newResponseId();
+  plan.responseId = id;
+  plan.keep = responseKeeper(rt, rt.responses, state, {
+    id,
+    scope: responsesScope(call.key, req.headers),
+    raw: responses.raw,
+    body: responses.body,
+    previousResponseId: responses.previousResponseId,
   });
 }
 

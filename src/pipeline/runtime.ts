@@ -14,6 +14,7 @@ import type { Router } from "../routing/rules/index.ts";
 import type { SessionAffinity } from "../routing/session-affinity.ts";
 import type { RequestLogRecord } from "../store/log-record.ts";
 import type { CallState } from "./call-state.ts";
+import type { ResponseStore } from "./stored-responses.ts";
 
 /** Where finished requests go (store/log-writer.ts); `write` is synchronous and never throws. */
 export interface LogSink {
@@ -80,6 +81,8 @@ export interface GatewayRuntime {
   readonly metrics: MetricsSink;
   /** The exact response cache (cache/); null or absent when no store is open. */
   readonly cache?: ResponseCache | null;
+  /** Responses API state for calls translated to another provider (pipeline/stored-responses.ts); null or absent: none. */
+  readonly responses?: ResponseStore | null;
   readonly tracer: CallTracer;
   /** Key cooldowns and flags, latency/error averages and circuit breakers (routing/provider-health.ts). */
   readonly health: ProviderHealth;

@@ -11,7 +11,7 @@ import { streamCutError } from "../governance/budget-gate.ts";
 import { totalInputTokens } from "../metering/usage.ts";
 import { upstreamErrorSummary, upstreamFailure } from "../passthrough/upstream-errors.ts";
 import type { Operation } from "../providers/endpoints.ts";
-import type { CanonicalStreamEvent, ChatDialect, SseEvent, StreamMapper } from "../translate/canonical.ts";
+import type { CanonicalStreamEvent, ChatDialect, JsonObject, SseEvent, StreamMapper } from "../translate/canonical.ts";
 import { clientTranslatorFor, type DialectTranslator, TranslationError, translatorFor } from "../translate/index.ts";
 import { bytesOfView, byteView, textOfView } from "./byte-view.ts";
 import type { CallState } from "./call-state.ts";
@@ -35,6 +35,10 @@ export interface TranslationPlan {
   /** A Chat Completions client asked for the final usage chunk. */
   includeUsage: boolean;
   warnings: string[];
+  /** The id the client's reply carries instead of one derived from the provider's (a stored Responses reply). */
+  responseId?: string;
+  /** Called with the Response object a Responses client received, when the call succeeded (the response store). */
+  keep?: (response: JsonObject) => void;
 }
 
 /**
@@ -52,6 +56,8 @@ export function planTranslation(input: {
   maxOutputTokens: number | null;
   /** The provider's name (compatible servers' quirks). */
   provider: string;
+  /** The gateway keeps the Responses state (pipeline/stored-responses.ts): `store` is honoured, not warned about. */
+  serverState?: boolean;
 }): TranslationPlan {
   // Fast path: the body as one-byte text (byte-view.ts); UTF-8 when the view cannot carry it exactly.
   const view = byteView(input.raw);
@@ -76,7 +82,7 @@ function translate(
   const client = clientTranslatorFor(input.clientDialect, json);
   const target = translatorFor(input.targetDialect);
   try {
-    const canonical = client.requestToCanonical(json);
+    const canonical = client.requestToCanonical(input.serverState === true ? withoutStore(json) : json);
     const request = canonical.value;
     request.model = input.upstreamModel;
     request.stream = input.stream;
@@ -105,6 +111,12 @@ function translate(
     }
     throw err;
   }
+}
+
+function withoutStore(json: unknown): unknown {
+  if (typeof json !== "object" || json === null || Array.isArray(json) || !("store" in json)) return json;
+  const { store: _, ...rest } = json as Record<string, unknown>;
+  return rest;
 }
 
 function asksUsage(json: unknown): boolean {
@@ -243,8 +255,12 @@ export class TranslatedBodyRelay implements Relay {
     const metering = meterBody(plan.target.dialect, body);
     applyUsage(rt, state, metering.usage, metering.servedModel, metering.estimated);
     let out: string;
+    let reply: JsonObject;
     try {
-      out = JSON.stringify(plan.client.canonicalToResponse(plan.target.responseToCanonical(body), plan.clientModel));
+      const canonical = plan.target.responseToCanonical(body);
+      if (plan.responseId !== undefined) canonical.id = plan.responseId;
+      reply = plan.client.canonicalToResponse(canonical, plan.clientModel);
+      out = JSON.stringify(reply);
     } catch (err) {
       failBeforeUpstream(
         rt,
@@ -268,6 +284,7 @@ export class TranslatedBodyRelay implements Relay {
       res.end(out);
     }
     finish(rt, state);
+    if (!res.destroyed) plan.keep?.(reply);
   }
 
   onError(err: Error): void {
@@ -313,6 +330,8 @@ export class TranslatedStreamRelay implements Relay {
   #clientState: unknown;
   #out: string[] = [];
   #ended = false;
+  /** The terminal Responses event's text (`response.completed` / `.incomplete`), kept for the response store. */
+  #terminal: string | null = null;
 
   constructor(
     rt: GatewayRuntime,
@@ -392,9 +411,19 @@ export class TranslatedStreamRelay implements Relay {
   }
 
   #emitClient(event: CanonicalStreamEvent): void {
-    const step = this.#toClient.step(this.#clientState, event);
+    const id = this.plan.responseId;
+    const step = this.#toClient.step(
+      this.#clientState,
+      id !== undefined && event.type === "start" ? { ...event, id } : event,
+    );
     this.#clientState = step.state;
     for (const text of step.out) this.#out.push(text);
+    if (this.plan.keep !== undefined) {
+      for (const text of step.out) {
+        if (text.startsWith("event: response.completed\n") || text.startsWith("event: response.incomplete\n"))
+          this.#terminal = text;
+      }
+    }
   }
 
   #flush(): boolean {
@@ -416,5 +445,20 @@ export class TranslatedStreamRelay implements Relay {
     });
     if (!this.res.destroyed) this.res.end();
     finish(this.rt, this.state);
+    const terminal = this.#terminal;
+    const record = this.state.record;
+    if (terminal !== null && failure === null && !clientGone && record.status === 200 && record.errorCode === null) {
+      this.#keepTerminal(terminal);
+    }
+  }
+
+  #keepTerminal(text: string): void {
+    const data = text.indexOf("\ndata: ");
+    try {
+      const event = JSON.parse(text.slice(data + 7)) as { response?: JsonObject };
+      if (event.response !== undefined) this.plan.keep?.(event.response);
+    } catch (err) {
+      this.rt.warn(`response store: the stream's final event could not be read: ${(err as Error).message}`);
+    }
   }
 }

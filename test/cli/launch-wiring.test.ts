@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -200,6 +201,70 @@ describe("tollgate launch (stand-in agents)", () => {
     assert.match(run.stdout, /^export ANTHROPIC_AUTH_TOKEN='sk-tg-it'\\''s'$/m);
     assert.match(run.stdout, /^unset ANTHROPIC_API_KEY OPENAI_API_KEY /m);
     await assert.rejects(readFile(`${out}.args`), "the agent was not started");
+  });
+
+  /** What a shell has after `eval "$(…--print-env)"`, starting from `env`. */
+  function evalInShell(script: string, env: Record<string, string>): Record<string, string> {
+    const shell = spawnSync("sh", ["-c", 'eval "$(cat)" && env'], { input: script, env, encoding: "utf8" });
+    assert.equal(shell.status, 0, shell.stderr);
+    const vars: Record<string, string> = {};
+    for (const line of shell.stdout.split("\n")) {
+      const eq = line.indexOf("=");
+      if (eq > 0) vars[line.slice(0, eq)] = line.slice(eq + 1);
+    }
+    return vars;
+  }
+
+  it("gemini --print-env: base URL, key and model, provider keys unset, and the settings it still needs", async () => {
+    await rm(`${out}.args`, { force: true });
+    const run = await launch(["gemini", "--key", "sk-tg-gem", "--model", "gemini-2.5-flash", "--print-env"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^# Gemini CLI through Tollgate$/m);
+    assert.match(run.stdout, /^export GOOGLE_GEMINI_BASE_URL=http:\/\/gw\.internal:9000\/genai$/m);
+    assert.match(run.stdout, /^export GEMINI_API_KEY=sk-tg-gem$/m);
+    assert.match(run.stdout, /^export GEMINI_MODEL=gemini-2\.5-flash$/m);
+    assert.match(run.stdout, /^unset .*\bGOOGLE_API_KEY\b.*\bGOOGLE_GENAI_USE_VERTEXAI\b/m);
+    assert.ok(run.stdout.includes('#   {"security":{"auth":{"selectedType":"gemini-api-key"}}}\n'), run.stdout);
+    assert.match(run.stdout, /^# then run: gemini$/m);
+    const shell = evalInShell(run.stdout, { PATH: "/usr/bin:/bin", GOOGLE_API_KEY: "AIza-shell", KEEP: "1" });
+    assert.equal(shell.GEMINI_API_KEY, "sk-tg-gem");
+    assert.equal(shell.GOOGLE_GEMINI_BASE_URL, "http://gw.internal:9000/genai");
+    assert.equal(shell.GOOGLE_API_KEY, undefined);
+    assert.equal(shell.KEEP, "1");
+    await assert.rejects(readFile(`${out}.args`), "the agent was not started");
+  });
+
+  it("opencode --print-env: the inline provider config as one quoted variable; without --model or a model list, exit 2", async () => {
+    await rm(`${out}.args`, { force: true });
+    const run = await launch(["opencode", "--key", "sk-tg-oc", "--model", "gpt-4o", "--print-env"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^# opencode through Tollgate$/m);
+    assert.match(run.stdout, /^export TOLLGATE_KEY=sk-tg-oc$/m);
+    assert.match(run.stdout, /^export OPENCODE_CONFIG_CONTENT='\{.*\}'$/m);
+    assert.match(run.stdout, /^unset .*\bOPENAI_API_KEY\b/m);
+    assert.match(run.stdout, /^# then run: opencode$/m);
+    const shell = evalInShell(run.stdout, { PATH: "/usr/bin:/bin", OPENAI_API_KEY: "sk-shell" });
+    assert.equal(shell.OPENAI_API_KEY, undefined);
+    assert.equal(shell.TOLLGATE_KEY, "sk-tg-oc");
+    assert.deepEqual(JSON.parse(shell.OPENCODE_CONFIG_CONTENT ?? ""), {
+      provider: {
+        tollgate: {
+          npm: "@ai-sdk/openai-compatible",
+          name: "Tollgate",
+          options: { baseURL: "http://gw.internal:9000/v1", apiKey: "{env:TOLLGATE_KEY}" },
+          models: { "gpt-4o": { name: "gpt-4o" } },
+        },
+      },
+      model: "tollgate/gpt-4o",
+      small_model: "tollgate/gpt-4o",
+    });
+    await assert.rejects(readFile(`${out}.args`), "the agent was not started");
+
+    // No --model, and nothing answers at the gateway for a model list: a usage error, nothing printed.
+    const noModel = await launch(["opencode", "--key", "sk-tg-oc", "--print-env"]);
+    assert.equal(noModel.code, 2, noModel.stderr);
+    assert.equal(noModel.stdout, "");
+    assert.match(noModel.stderr, /opencode needs a model and the gateway at http:\/\/gw\.internal:9000 listed none/);
   });
 });
 

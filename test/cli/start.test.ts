@@ -36,7 +36,8 @@ async function start(env: Record<string, string>, args: string[] = []): Promise<
   child.stderr?.on("data", (d: Buffer) => {
     out += d.toString();
   });
-  const deadline = Date.now() + 15_000;
+  // Generous: on a loaded 2-core CI machine a cold start (migrations, price database) can take well over 15 s.
+  const deadline = Date.now() + 60_000;
   for (;;) {
     const m = /Tollgate listening on (http:\/\/\S+)/.exec(out);
     if (m?.[1]) return { child, url: m[1], output: () => out };
@@ -65,6 +66,12 @@ describe("tollgate start", () => {
     const token = /admin token .*: (tg-admin-\S+)/.exec(gw.output())?.[1];
     assert.ok(token, `admin token printed:\n${gw.output()}`);
     const tokenFile = join(dataDir, "admin-token");
+    // The banner: where the data is, the providers found, the dashboard, and the new token with its file.
+    const banner = gw.output().split("\n");
+    assert.ok(banner.includes(`  data: ${dataDir}`), gw.output());
+    assert.ok(banner.includes("  providers: openai"), gw.output());
+    assert.ok(banner.includes(`  dashboard: ${gw.url}/ (sign in with the admin token)`), gw.output());
+    assert.ok(banner.includes(`  admin token (shown once, kept in ${tokenFile}): ${token}`), gw.output());
     assert.equal((await stat(tokenFile)).mode & 0o777, 0o600);
     assert.equal((await readFile(tokenFile, "utf8")).trim(), token);
 
@@ -99,6 +106,33 @@ describe("tollgate start", () => {
     assert.equal(api.status, 200);
     again.child.kill("SIGINT");
     assert.equal((await once(again.child, "exit"))[0], 0);
+  });
+
+  it("--host and --data-dir: the flags win over the environment; the database and token go to that dir", async () => {
+    const flagDir = join(dataDir, "from-flag");
+    const envDir = join(dataDir, "from-env");
+    const gw = await start({ TOLLGATE_DATA_DIR: envDir, TOLLGATE_HOST: "localhost" }, [
+      "--host",
+      "127.0.0.1",
+      "--data-dir",
+      flagDir,
+    ]);
+    assert.match(gw.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const banner = gw.output().split("\n");
+    assert.ok(banner.includes(`  data: ${flagDir}`), gw.output());
+    assert.ok(banner.includes("  providers: none (set e.g. ANTHROPIC_API_KEY)"), gw.output());
+    assert.ok(banner.includes(`  dashboard: ${gw.url}/ (sign in with the admin token)`), gw.output());
+    const tokenLine = `  admin token (shown once, kept in ${join(flagDir, "admin-token")}): tg-admin-`;
+    assert.ok(
+      banner.some((l) => l.startsWith(tokenLine)),
+      gw.output(),
+    );
+    assert.ok((await stat(join(flagDir, "tollgate.db"))).isFile(), "the SQLite database is in --data-dir");
+    assert.ok((await stat(join(flagDir, "admin-token"))).isFile());
+    await assert.rejects(stat(envDir), { code: "ENOENT" }, "TOLLGATE_DATA_DIR is not used");
+    assert.equal((await fetch(`${gw.url}/health`)).status, 200);
+    gw.child.kill("SIGTERM");
+    assert.equal((await once(gw.child, "exit"))[0], 0, gw.output());
   });
 
   it("stops with a clear message on an invalid config file", async () => {

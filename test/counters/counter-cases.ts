@@ -662,7 +662,9 @@ export function registerCounterCases(backend: CounterBackend): void {
         }
         assert.ok(admitted > 0 && refused > 0, `admitted ${admitted}, refused ${refused}: the limit must bind`);
         assert.ok(cut > 0, "some top-ups must have been refused");
-        assert.ok(sampled > 10, `the observer sampled only ${sampled} times while the agents ran`);
+        // Every agent step checks the invariant too; the sampler adds checks between steps. How often it gets a turn
+        // depends on the machine's load (a Redis round trip per sample), so only its taking part is required.
+        assert.ok(sampled >= 2, `the observer sampled only ${sampled} times while the agents ran`);
       });
     });
 

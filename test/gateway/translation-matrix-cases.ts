@@ -10,17 +10,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { convertAnthropicUsage } from "../../src/dialects/anthropic/usage.ts";
+import { convertConverseUsage } from "../../src/dialects/bedrock-converse/usage.ts";
 import { convertGeminiUsage } from "../../src/dialects/gemini/usage.ts";
 import { convertOpenAiChatUsage } from "../../src/dialects/openai-chat/usage.ts";
 import { convertResponsesUsage } from "../../src/dialects/openai-responses/usage.ts";
 import { totalInputTokens, type Usage } from "../../src/metering/usage.ts";
 import type { JsonObject } from "../../src/translate/canonical.ts";
+import { MOCK_AWS_CREDENTIALS, MOCK_AWS_REGION } from "../fixtures/mock-upstream/bedrock/index.ts";
 import { startMockUpstream } from "../fixtures/mock-upstream/index.ts";
 import type { MockUpstream, RecordedRequest } from "../fixtures/mock-upstream/types.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { testServiceAccount } from "../helpers/google-credentials.ts";
 
-/** The dialects both as clients and as providers (issue 4's matrix; provider-only dialects are not in it). */
-export type MatrixDialect = "anthropic" | "openai-chat" | "openai-responses" | "gemini";
+/**
+ * The dialects both as clients and as providers (issue 4's matrix). AWS Bedrock Converse is a client dialect too
+ * (the AWS SDK on the gateway's /bedrock routes) and the dialect of the Bedrock column (a non-Claude model).
+ */
+export type MatrixDialect = "anthropic" | "openai-chat" | "openai-responses" | "gemini" | "bedrock-converse";
 
 // ---------- the conversation ----------
 
@@ -154,6 +160,16 @@ export const USAGE: Readonly<Record<MatrixDialect, UsageCase>> = {
     }),
     buckets: (usage) => must(convertGeminiUsage(usage)),
   },
+  // `inputTokens` excludes cache reads and writes; `totalTokens` is left to the mock (the sum of all four).
+  "bedrock-converse": {
+    usage: (n) => ({
+      inputTokens: 1200 + n,
+      cacheReadInputTokens: 3000 + n,
+      cacheWriteInputTokens: 150,
+      outputTokens: 40 + n,
+    }),
+    buckets: (usage) => must(convertConverseUsage(usage)),
+  },
 };
 
 export interface ProviderCase {
@@ -161,9 +177,28 @@ export interface ProviderCase {
   provider: string;
   model: string;
   pricingId: string;
-  /** The chat dialects it speaks. */
+  /** The chat dialects it speaks (for this model: Vertex serves Claude in Messages and Gemini in its own). */
   dialects: readonly MatrixDialect[];
+  /** Where the mock must have been called, when the model (or deployment) is in the path (Bedrock, Vertex, Azure). */
+  path?: (stream: boolean) => string;
+  /** The upstream body's `model` (default `model`; null: the body carries none). Gemini bodies never have one. */
+  bodyModel?: string | null;
+  /** The model the log row names and is priced as (default `model`). */
+  servedModel?: string;
 }
+
+/** A Bedrock model that is not Claude: every client is translated to Converse / ConverseStream. */
+export const BEDROCK_NOVA = "us.amazon.nova-pro-v1:0";
+
+/**
+ * Vertex AI (a service account the mock's token endpoint knows) and Azure OpenAI (a deployment of gpt-4o: a model
+ * no other column asks for by its bare name, which the deployment would claim).
+ */
+export const VERTEX_PROJECT = "tollgate-matrix";
+const VERTEX_PUBLISHERS = `/v1/projects/${VERTEX_PROJECT}/locations/us-east5/publishers`;
+const VERTEX_CLAUDE = "claude-sonnet-4-5@20250929";
+const AZURE_DEPLOYMENT = "matrix-gpt4o";
+const AZURE_SERVED = "gpt-4o-2024-11-20";
 
 /** Custom providers from the test config: one speaking only Chat Completions, one only Responses. */
 export const CHAT_ONLY = "chat-only";
@@ -172,6 +207,8 @@ export const RESPONSES_ONLY = "responses-only";
 /**
  * The matrix's provider columns. The OpenAI preset speaks Chat and Responses (the pipeline translates other
  * dialects to Chat); the Chat-only and Responses-only providers make every client reach those two as a target.
+ * The cloud columns: Bedrock with a non-Claude model (Converse / ConverseStream, SigV4-signed), Vertex AI's Claude
+ * (rawPredict) and Gemini (publisher model) with a minted Google token, and an Azure OpenAI deployment (api-key).
  */
 export const PROVIDERS: readonly ProviderCase[] = [
   { provider: "anthropic", model: "claude-sonnet-4-6", pricingId: "anthropic", dialects: ["anthropic"] },
@@ -179,12 +216,49 @@ export const PROVIDERS: readonly ProviderCase[] = [
   { provider: CHAT_ONLY, model: "gpt-4.1-nano", pricingId: "openai", dialects: ["openai-chat"] },
   { provider: RESPONSES_ONLY, model: "gpt-4.1-mini", pricingId: "openai", dialects: ["openai-responses"] },
   { provider: "gemini", model: "gemini-2.5-flash", pricingId: "google", dialects: ["gemini"] },
+  {
+    provider: "bedrock",
+    model: BEDROCK_NOVA,
+    pricingId: "aws",
+    dialects: ["bedrock-converse"],
+    path: (stream) => `/model/${encodeURIComponent(BEDROCK_NOVA)}/${stream ? "converse-stream" : "converse"}`,
+    bodyModel: null,
+  },
+  {
+    provider: "vertex",
+    model: `vertex/${VERTEX_CLAUDE}`,
+    pricingId: "google",
+    dialects: ["anthropic"],
+    path: (stream) =>
+      `${VERTEX_PUBLISHERS}/anthropic/models/${VERTEX_CLAUDE}:${stream ? "streamRawPredict" : "rawPredict"}`,
+    bodyModel: null,
+    servedModel: VERTEX_CLAUDE,
+  },
+  {
+    provider: "vertex",
+    model: "vertex/gemini-2.5-flash",
+    pricingId: "google",
+    dialects: ["gemini"],
+    path: (stream) =>
+      `${VERTEX_PUBLISHERS}/google/models/gemini-2.5-flash:${stream ? "streamGenerateContent" : "generateContent"}`,
+    servedModel: "gemini-2.5-flash",
+  },
+  {
+    // The default (GA) api-version has no Responses API: Responses clients are translated to Chat Completions.
+    provider: "azure",
+    model: "azure/gpt-4o",
+    pricingId: "azure",
+    dialects: ["openai-chat"],
+    path: () => `/openai/deployments/${AZURE_DEPLOYMENT}/chat/completions`,
+    bodyModel: "gpt-4o",
+    servedModel: AZURE_SERVED,
+  },
 ];
 
 /** The dialect the provider is called in: the client's own when it speaks it (passthrough), else Chat first. */
 export function upstreamDialect(client: MatrixDialect, provider: ProviderCase): MatrixDialect {
   if (provider.dialects.includes(client)) return client;
-  const target = (["openai-chat", "anthropic", "gemini", "openai-responses"] as const).find((d) =>
+  const target = (["openai-chat", "anthropic", "gemini", "openai-responses", "bedrock-converse"] as const).find((d) =>
     provider.dialects.includes(d),
   );
   assert.ok(target);
@@ -198,11 +272,20 @@ export interface MatrixEnv {
   gw: TestGateway;
 }
 
-/** The mock (validating), and a gateway with the presets plus a Responses-only provider from a config file. */
+/**
+ * The mock (validating, with a Vertex service account and an Azure deployment), and a gateway with the presets
+ * (Bedrock with SigV4 access keys the mock verifies) plus, from a config file, a Chat-only and a Responses-only
+ * provider, Vertex AI and Azure OpenAI.
+ */
 export async function startMatrix(): Promise<MatrixEnv & { close(): Promise<void> }> {
-  const mock = await startMockUpstream();
+  const account = testServiceAccount("matrix-vertex");
+  const mock = await startMockUpstream({
+    google: { serviceAccounts: [{ clientEmail: account.clientEmail, publicKey: account.publicKeyPem }] },
+    cloud: { vertexProject: VERTEX_PROJECT, azureDeployments: { [AZURE_DEPLOYMENT]: AZURE_SERVED } },
+  });
   const dir = await mkdtemp(join(tmpdir(), "tollgate-matrix-"));
   const configPath = join(dir, "tollgate.json");
+  const keyFile = await account.writeKeyFile(dir, `${mock.url}/token`, VERTEX_PROJECT);
   await writeFile(
     configPath,
     JSON.stringify({
@@ -223,10 +306,21 @@ export async function startMatrix(): Promise<MatrixEnv & { close(): Promise<void
           dialects: ["openai-responses"],
           pricingId: "openai",
         },
+        vertex: { region: "us-east5", credentialsFile: keyFile, baseUrl: `${mock.url}/v1` },
+        azure: { baseUrl: `${mock.url}/openai`, apiKeys: ["azure-key"], deployments: { "gpt-4o": AZURE_DEPLOYMENT } },
       },
     }),
   );
-  const gw = await startTestGateway({ upstreamUrl: mock.url, env: { TOLLGATE_CONFIG: configPath } });
+  const gw = await startTestGateway({
+    upstreamUrl: mock.url,
+    env: {
+      TOLLGATE_CONFIG: configPath,
+      AWS_ACCESS_KEY_ID: MOCK_AWS_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: MOCK_AWS_CREDENTIALS.secretAccessKey,
+      AWS_REGION: MOCK_AWS_REGION,
+      TOLLGATE_BEDROCK_BASE_URL: mock.url,
+    },
+  });
   return {
     mock,
     gw,
@@ -275,7 +369,8 @@ interface UpstreamExchange {
  * Anthropic: the user message right after the tool_use message answers every tool_use id, tool_result blocks first;
  * Chat: the assistant's tool_calls are followed at once by one `tool` message per id; Responses: every
  * function_call has a function_call_output with its call_id, after it; Gemini: the functionCall turn is followed at
- * once by a user turn with as many functionResponse parts, names (and ids, when sent) matching.
+ * once by a user turn with as many functionResponse parts, names (and ids, when sent) matching; Converse: the
+ * message right after the toolUse message is the user's, with one toolResult per toolUseId, toolResults first.
  */
 export function upstreamExchange(dialect: MatrixDialect, body: unknown): UpstreamExchange {
   assert.ok(isJson(body), "upstream body is an object");
@@ -374,6 +469,40 @@ export function upstreamExchange(dialect: MatrixDialect, body: unknown): Upstrea
         .join("");
       return { text, calls, results };
     }
+    case "bedrock-converse": {
+      const messages = list(body.messages);
+      const toolUse = (b: Json) => (isJson(b.toolUse) ? b.toolUse : null);
+      const toolResult = (b: Json) => (isJson(b.toolResult) ? b.toolResult : null);
+      const at = messages.findIndex((m) => list(m.content).some((b) => toolUse(b) !== null));
+      assert.ok(at >= 0, "an assistant message with toolUse blocks");
+      assert.equal(messages[at]?.role, "assistant");
+      for (const b of list(messages[at]?.content)) {
+        assert.equal(Object.keys(b).length, 1, `a content block has exactly one member: ${JSON.stringify(b)}`);
+      }
+      const calls = list(messages[at]?.content).flatMap((b) => {
+        const use = toolUse(b);
+        return use ? [{ id: str(use.toolUseId) ?? null, name: str(use.name) ?? "", args: use.input }] : [];
+      });
+      const next = messages[at + 1];
+      assert.equal(next?.role, "user", "toolResult blocks immediately after the toolUse message");
+      const blocks = list(next?.content);
+      const firstOther = blocks.findIndex((b) => toolResult(b) === null);
+      const lastResult = blocks.findLastIndex((b) => toolResult(b) !== null);
+      assert.ok(firstOther === -1 || firstOther > lastResult, "toolResult blocks come first");
+      const results = blocks.flatMap((b) => {
+        const result = toolResult(b);
+        if (!result) return [];
+        assert.ok(result.status === undefined || result.status === "success", "a successful tool result");
+        const text = list(result.content)
+          .map((part) => str(part.text) ?? (part.json !== undefined ? JSON.stringify(part.json) : ""))
+          .join("");
+        return [{ id: str(result.toolUseId) ?? null, name: null, text }];
+      });
+      const text = list(messages[at]?.content)
+        .map((b) => str(b.text) ?? "")
+        .join("");
+      return { text, calls, results };
+    }
     default: {
       const unreachable: never = dialect;
       throw new Error(`unknown dialect ${String(unreachable)}`);
@@ -410,6 +539,15 @@ export function upstreamSettings(
       const config = isJson(body.generationConfig) ? body.generationConfig : {};
       return { system: resultText(instruction.parts) || null, maxTokens: num(config.maxOutputTokens) };
     }
+    case "bedrock-converse": {
+      // `system` is a top-level list of SystemContentBlocks; the cap is `inferenceConfig.maxTokens`.
+      const config = isJson(body.inferenceConfig) ? body.inferenceConfig : {};
+      assert.ok(
+        list(body.messages).every((m) => m.role === "user" || m.role === "assistant"),
+        "no system role in Converse messages",
+      );
+      return { system: resultText(body.system) || null, maxTokens: num(config.maxTokens) };
+    }
     default: {
       const unreachable: never = dialect;
       throw new Error(`unknown dialect ${String(unreachable)}`);
@@ -428,6 +566,10 @@ export function upstreamToolNames(dialect: MatrixDialect, body: unknown): string
       return list(body.tools).map((t) => (isJson(t.function) ? (str(t.function.name) ?? "") : ""));
     case "gemini":
       return list(body.tools).flatMap((t) => list(t.functionDeclarations).map((f) => str(f.name) ?? ""));
+    case "bedrock-converse": {
+      const config = isJson(body.toolConfig) ? body.toolConfig : {};
+      return list(config.tools).map((t) => (isJson(t.toolSpec) ? (str(t.toolSpec.name) ?? "") : ""));
+    }
     default: {
       const unreachable: never = dialect;
       throw new Error(`unknown dialect ${String(unreachable)}`);
@@ -443,6 +585,11 @@ interface Cell {
   passthrough: boolean;
 }
 
+/** The model calls the mock received (Vertex's token grants left out). */
+function modelCalls(env: MatrixEnv): RecordedRequest[] {
+  return env.mock.requests.filter((r) => r.route !== "google-token");
+}
+
 /** Every upstream request was answered by a script: none was rejected by auth or the validators. */
 function assertAccepted(requests: readonly RecordedRequest[], cell: Cell, count: number): void {
   assert.equal(requests.length, count, "one upstream request per client request");
@@ -450,8 +597,15 @@ function assertAccepted(requests: readonly RecordedRequest[], cell: Cell, count:
     assert.ok(r.script, `upstream request ${r.path} was accepted (not rejected by the mock's validators)`);
     assert.equal(r.dialect, cell.upstream, `upstream request in the provider's dialect (${r.path})`);
     const json = r.json as { model?: unknown } | undefined;
-    if (cell.upstream !== "gemini") assert.equal(json?.model, cell.provider.model);
-    else assert.match(r.path, new RegExp(`/models/${cell.provider.model}:`));
+    const { provider } = cell;
+    // Bedrock, Vertex and Azure deployments name the model in the path (Bedrock's percent-encoded, as the AWS SDKs
+    // send it); the mock verified their auth (SigV4, a minted Google token, api-key).
+    if (provider.path) assert.equal(r.path, provider.path(cell.driver.stream), "the provider's endpoint");
+    else if (cell.upstream === "gemini") assert.match(r.path, new RegExp(`/models/${provider.model}:`));
+    if (cell.upstream !== "gemini") {
+      const model = provider.bodyModel === undefined ? provider.model : (provider.bodyModel ?? undefined);
+      assert.equal(json?.model, model, "the body's model");
+    }
   }
 }
 
@@ -473,7 +627,7 @@ function assertToolResults(upstream: MatrixDialect, body: unknown): void {
     );
     assert.equal(new Set(ids).size, ids.length, "call ids are distinct");
     // The ids the provider issued in the first turn, carried to the client and back unchanged.
-    for (const id of ids) assert.match(id ?? "", /^(toolu_|call_)mock/, "the provider's own call id");
+    for (const id of ids) assert.match(id ?? "", /^(toolu_|call_|tooluse_)mock/, "the provider's own call id");
   }
   for (const result of results) {
     const call =
@@ -528,8 +682,9 @@ async function assertRows(
     const usage = usages[i];
     assert.ok(usage);
     const expected = USAGE[cell.upstream].buckets(usage);
-    const quote = env.gw.gateway.prices.cost(provider.pricingId, provider.model, expected);
-    assert.ok(quote.costNanoUsd !== null, `${provider.model} has a price`);
+    const priced = provider.servedModel ?? provider.model;
+    const quote = env.gw.gateway.prices.cost(provider.pricingId, priced, expected);
+    assert.ok(quote.costNanoUsd !== null, `${priced} has a price`);
     assert.deepEqual(
       {
         status: row.status,
@@ -558,7 +713,7 @@ async function assertRows(
         dialect: driver.dialect,
         upstreamDialect: cell.passthrough ? null : cell.upstream,
         stream: driver.stream,
-        servedModel: provider.model,
+        servedModel: provider.servedModel ?? provider.model,
         estimated: false,
         // Plain text and function tools translate without loss.
         warnings: [],
@@ -611,8 +766,8 @@ export function defineMatrix(client: string, drivers: readonly ClientDriver[]): 
             assert.equal(turn.text, TEXT_REPLY);
             assert.deepEqual(turn.calls, []);
             assertClientUsage(turn, upstream, usages[0] ?? {});
-            assertAccepted(env.mock.requests, cell, 1);
-            assert.deepEqual(upstreamSettings(upstream, env.mock.requests[0]?.json), {
+            assertAccepted(modelCalls(env), cell, 1);
+            assert.deepEqual(upstreamSettings(upstream, modelCalls(env)[0]?.json), {
               system: SYSTEM,
               maxTokens: MAX_TOKENS,
             });
@@ -654,8 +809,8 @@ export function defineMatrix(client: string, drivers: readonly ClientDriver[]): 
             assertClientUsage(first, upstream, usages[0] ?? {});
             assertClientUsage(second, upstream, usages[1] ?? {});
 
-            assertAccepted(env.mock.requests, cell, 2);
-            const [turn1, turn2] = env.mock.requests;
+            assertAccepted(modelCalls(env), cell, 2);
+            const [turn1, turn2] = modelCalls(env);
             assert.deepEqual(
               upstreamToolNames(upstream, turn1?.json),
               TOOLS.map((t) => t.name),

@@ -84,10 +84,12 @@ describe("Vertex AI through the gateway", () => {
     assert.equal(call?.path, `${PUBLISHERS}/anthropic/models/${CLAUDE}:rawPredict`);
     assert.equal(call?.headers.authorization, `Bearer ${mock.google.issued.at(-1)}`);
     assert.equal(call?.headers["x-api-key"], undefined);
-    const body = bodyOf(call);
-    assert.equal("model" in body, false);
-    assert.equal(body.anthropic_version, VERTEX_ANTHROPIC_VERSION);
-    assert.equal(body.max_tokens, 300);
+    // The whole body rawPredict received: the client's, minus `model` (it is in the path), plus Vertex's version.
+    assert.deepEqual(bodyOf(call), {
+      anthropic_version: VERTEX_ANTHROPIC_VERSION,
+      max_tokens: 300,
+      messages: [{ role: "user", content: "hello" }],
+    });
     const row = (await gw.logs()).at(-1);
     assert.equal(row?.provider, "vertex");
     assert.deepEqual(
@@ -108,7 +110,12 @@ describe("Vertex AI through the gateway", () => {
     const final = await stream.finalMessage();
     const [call] = calls();
     assert.equal(call?.path, `${PUBLISHERS}/anthropic/models/${CLAUDE}:streamRawPredict`);
-    assert.equal(bodyOf(call).stream, true);
+    assert.deepEqual(bodyOf(call), {
+      anthropic_version: VERTEX_ANTHROPIC_VERSION,
+      max_tokens: 300,
+      messages: [{ role: "user", content: "stream please" }],
+      stream: true,
+    });
     const row = (await gw.waitForLogs(1)).at(-1);
     assert.equal(row?.stream, true);
     // The mock's own rule: input = ceil(body bytes / 4) of the body it received.
@@ -215,7 +222,12 @@ describe("Vertex AI through the gateway", () => {
       assert.equal("model" in body, false);
       assert.equal(body.anthropic_version, VERTEX_ANTHROPIC_VERSION);
     }
-    assert.deepEqual(bodyOf(plain).system, [{ type: "text", text: "be brief" }]);
+    assert.deepEqual(bodyOf(plain), {
+      anthropic_version: VERTEX_ANTHROPIC_VERSION,
+      max_tokens: 100,
+      system: [{ type: "text", text: "be brief" }],
+      messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }],
+    });
     const [a, b] = (await gw.waitForLogs(2)).slice(-2);
     assert.deepEqual([a?.inputTokens, a?.outputTokens, a?.costNanoUsd], [500, 20, 1_800_000]);
     assert.deepEqual([b?.inputTokens, b?.outputTokens, b?.costNanoUsd], [600, 30, 2_250_000]);

@@ -11,6 +11,7 @@ import {
   resolveGateway,
   resolveKey,
 } from "../gateway-client.ts";
+import { showProgress } from "../progress.ts";
 
 /**
  * `tollgate doctor`: checks a gateway URL and key end to end, one step at a time, and says what is wrong.
@@ -55,12 +56,10 @@ const out = process.stdout;
 const ok = (text: string) => out.write(`${styleText("green", "✓", { stream: out })} ${text}\n`);
 const bad = (text: string) => out.write(`${styleText("red", "✗", { stream: out })} ${text}\n`);
 const info = (text: string) => out.write(`  ${styleText("dim", text, { stream: out })}\n`);
+// The transient "…" line goes to stdout, where doctor's results overwrite it.
+let clearProgress = () => {};
 const progress = (text: string) => {
-  // Only a terminal gets the transient "…" line; it is overwritten by the result.
-  if (out.isTTY) out.write(`  ${text}…\r`);
-};
-const clearProgress = () => {
-  if (out.isTTY) out.write("\x1b[2K");
+  clearProgress = showProgress(text, out);
 };
 
 function describeNoReply(err: unknown): string {

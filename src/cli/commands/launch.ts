@@ -17,6 +17,7 @@ import {
 import { CliError, EXIT } from "../exit.ts";
 import { fetchModelIds, resolveGateway, resolveKey } from "../gateway-client.ts";
 import { prepareGeminiOverlay } from "../gemini-overlay.ts";
+import { withProgress } from "../progress.ts";
 
 interface LaunchOptions {
   key?: string;
@@ -81,7 +82,9 @@ async function launch(agent: AgentName, agentArgs: string[], options: LaunchOpti
   let models: string[] | undefined;
   if (agent === "opencode") {
     // opencode needs its model list in the config; the gateway's own list fills the picker.
-    models = await fetchModelIds(gatewayUrl, resolved, 2000).catch(() => undefined);
+    models = await withProgress(`fetching the model list from ${gatewayUrl}`, () =>
+      fetchModelIds(gatewayUrl, resolved, 2000),
+    ).catch(() => undefined);
     if (!options.model && (models === undefined || models.length === 0)) {
       throw new CliError(
         `opencode needs a model and the gateway at ${gatewayUrl} listed none: pass --model <model>`,

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { cursorInstructions } from "../../shared/agent-wiring.ts";
 import { fetchModelIds, resolveGateway, resolveKey } from "../gateway-client.ts";
+import { withProgress } from "../progress.ts";
 
 const TOOLS = ["cursor"] as const;
 type Tool = (typeof TOOLS)[number];
@@ -27,7 +28,9 @@ export function registerSetup(program: Command): void {
     .action(async (_tool: Tool, options: SetupOptions) => {
       const gatewayUrl = resolveGateway(options.gateway);
       const key = resolveKey(options.key);
-      const models = await fetchModelIds(gatewayUrl, key, 2000).catch(() => []);
+      const models = await withProgress(`fetching the model list from ${gatewayUrl}`, () =>
+        fetchModelIds(gatewayUrl, key, 2000),
+      ).catch(() => []);
       process.stdout.write(cursorInstructions({ gatewayUrl, key: key ?? "<your sk-tg-… key>", models }));
     });
 }

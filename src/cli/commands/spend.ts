@@ -18,10 +18,10 @@ import {
   formatTime,
   formatUsd,
   print,
-  printJson,
   renderTable,
   style,
 } from "../format.ts";
+import { withProgress } from "../progress.ts";
 
 /** `tollgate spend`: GET /api/spend, grouped and filtered, as a table, JSON (the API's answer) or CSV. */
 
@@ -171,17 +171,21 @@ Examples:
           to: opts.until === undefined ? undefined : parseTimeAgo(opts.until, now),
         };
         const client = await clientFor(cmd);
-        for (const f of FILTERS) {
-          const value = opts[f.option];
-          if (value === undefined) continue;
-          query[f.option] = f.entity ? await resolveId(client, f.entity, value) : value;
-        }
-        // CSV as the API writes it (one format for scripts, with spreadsheet-formula escaping).
-        if (opts.format === "csv")
-          return void process.stdout.write(await client.text("/spend", { ...query, format: "csv" }, "text/csv"));
-        const report = await client.get<SpendReport>("/spend", query);
-        if (opts.format === "json") return printJson(report);
-        print(spendTable(report, await namesFor(client, report.groupBy)));
+        // A report over a long period can take a while: a terminal sees a progress line on stderr meanwhile.
+        const output = await withProgress(`asking ${client.gateway} for the spend report`, async () => {
+          for (const f of FILTERS) {
+            const value = opts[f.option];
+            if (value === undefined) continue;
+            query[f.option] = f.entity ? await resolveId(client, f.entity, value) : value;
+          }
+          // CSV as the API writes it (one format for scripts, with spreadsheet-formula escaping).
+          if (opts.format === "csv") return client.text("/spend", { ...query, format: "csv" }, "text/csv");
+          const report = await client.get<SpendReport>("/spend", query);
+          if (opts.format === "json") return `${JSON.stringify(report, null, 2)}\n`;
+          return spendTable(report, await namesFor(client, report.groupBy));
+        });
+        if (opts.format === "csv") process.stdout.write(output);
+        else print(output);
       }),
     );
 }

@@ -17,6 +17,7 @@ import { alertKindsMigration } from "./0015-spend-alert-kinds.ts";
 import { cacheSemanticVectorsMigration } from "./0016-cache-semantic-vectors.ts";
 import { sessionRollupMigration } from "./0017-session-rollup.ts";
 import { providerKeyRoutingMigration } from "./0018-provider-key-routing.ts";
+import { responseStoreMigration } from "./0019-response-store.ts";
 
 /**
  * Every migration, in order, as code (not files found at runtime), so they run the same from src/ and dist/.
@@ -41,6 +42,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0016_cache_semantic_vectors": cacheSemanticVectorsMigration,
   "0017_session_rollup": sessionRollupMigration,
   "0018_provider_key_routing": providerKeyRoutingMigration,
+  "0019_response_store": responseStoreMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

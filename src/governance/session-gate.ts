@@ -1,17 +1,23 @@
 import { createHash } from "node:crypto";
 import type { Clock } from "../clock.ts";
-import type { CounterStore } from "../counters/counter-store.ts";
+import type { CounterStore, RateItem } from "../counters/counter-store.ts";
 import { CountersUnavailableError } from "../counters/errors.ts";
 import { GatewayError } from "../errors/catalog.ts";
 import { formatUsd } from "../pipeline/money.ts";
 import type { VirtualKeySnapshot } from "./entities/index.ts";
 import { parseRateWindow } from "./periods.ts";
 
-/** A session's spend hold, committed with the actual cost when the request ends. */
+/**
+ * What a request holds on its session's caps until it ends: the spend hold (committed with the actual cost), and
+ * the request count and loop-guard hit it took, given back if the request never got an answer from the provider.
+ */
 export interface SessionHold {
   id: string;
-  counter: string;
+  /** The spend counter; null when the key has no spend cap (or the request costs nothing). */
+  counter: string | null;
   estimateNanoUsd: number;
+  /** The hits admission booked (request count, loop guard): undone by giveBack. */
+  counted: RateItem[];
 }
 
 /** Agent sessions rarely last longer; their counters are forgotten a week after their last request. */
@@ -44,17 +50,19 @@ export class SessionGate {
     const caps = key?.sessionCaps;
     if (!key || !caps || !sessionId) return null;
     const base = `session:${key.id}:${sessionId}`;
+    const id = `${requestId}:session`;
+    const counted: RateItem[] = [];
     try {
       if (caps.loopGuard) {
         const digest = createHash("sha256").update(body).digest("base64url").slice(0, 22);
-        const hit = await this.#counters.hit([
-          {
-            key: `${base}:loop:${digest}`,
-            limit: caps.loopGuard.repeats - 1,
-            windowMs: parseRateWindow(caps.loopGuard.window).lengthMs,
-          },
-        ]);
-        if (!hit.ok) {
+        const item: RateItem = {
+          key: `${base}:loop:${digest}`,
+          limit: caps.loopGuard.repeats - 1,
+          windowMs: parseRateWindow(caps.loopGuard.window).lengthMs,
+        };
+        const hit = await this.#counters.hit([item]);
+        if (hit.ok) counted.push(item);
+        else {
           throw capReached(
             `The same request was sent ${caps.loopGuard.repeats} times in session ${sessionId} within ${caps.loopGuard.window}: ` +
               "refused as a probable agent loop.",
@@ -63,20 +71,23 @@ export class SessionGate {
         }
       }
       if (caps.maxRequests !== null) {
-        const hit = await this.#counters.hit([
-          { key: `${base}:requests`, limit: caps.maxRequests, windowMs: SESSION_WINDOW_MS },
-        ]);
-        if (!hit.ok) {
+        const item: RateItem = { key: `${base}:requests`, limit: caps.maxRequests, windowMs: SESSION_WINDOW_MS };
+        const hit = await this.#counters.hit([item]);
+        if (hit.ok) counted.push(item);
+        else {
+          // A refused request counts nowhere: its loop-guard hit goes back too.
+          await this.#uncount(counted);
           throw capReached(
             `Session ${sessionId} of key "${key.name}" reached its cap of ${caps.maxRequests} requests.`,
             null,
           );
         }
       }
-      if (caps.maxNanoUsd === null || options.spend === false) return null;
+      if (caps.maxNanoUsd === null || options.spend === false)
+        return counted.length > 0 ? { id, counter: null, estimateNanoUsd: 0, counted } : null;
       const counter = `${base}:spend`;
       const reserved = await this.#counters.reserve({
-        id: `${requestId}:session`,
+        id,
         items: [
           {
             key: counter,
@@ -88,13 +99,14 @@ export class SessionGate {
         ttlMs: HOLD_TTL_MS,
       });
       if (!reserved.ok) {
+        await this.#uncount(counted);
         const spent = reserved.reason === "limit" ? reserved.committed : 0;
         throw capReached(
           `Session ${sessionId} of key "${key.name}" reached its $${formatUsd(caps.maxNanoUsd)} cap ($${formatUsd(spent)} spent).`,
           null,
         );
       }
-      return { id: `${requestId}:session`, counter, estimateNanoUsd };
+      return { id, counter, estimateNanoUsd, counted };
     } catch (err) {
       if (!(err instanceof CountersUnavailableError)) throw err;
       throw new GatewayError(
@@ -104,13 +116,39 @@ export class SessionGate {
     }
   }
 
+  /**
+   * Ends the request's hold. Nothing billed and no cost (`actualNanoUsd` null: Tollgate answered the request
+   * itself — refused later in admission by a budget, an unknown price or unreachable counters, or the provider
+   * could not be reached): the request also gives back its session count and loop-guard hit, so refused attempts
+   * do not use up the session's caps. An answer from the provider (even an error, priced at $0) keeps them.
+   */
   async settle(hold: SessionHold, actualNanoUsd: number | null, billed: boolean): Promise<void> {
+    if (!billed && actualNanoUsd === null) await this.giveBack(hold);
+    if (hold.counter === null) return;
     try {
       if (billed)
         await this.#counters.commit(hold.id, [{ key: hold.counter, amount: actualNanoUsd ?? hold.estimateNanoUsd }]);
       else await this.#counters.release(hold.id);
     } catch {
       // The hold expires by itself.
+    }
+  }
+
+  /** Takes back the request count and loop-guard hit of a request that was not served after all. Never throws. */
+  async giveBack(hold: SessionHold): Promise<void> {
+    await this.#uncount(hold.counted.splice(0));
+  }
+
+  /** A negative forced hit: booked in the current bucket, it cancels the request's own hit (both backends). */
+  async #uncount(items: readonly RateItem[]): Promise<void> {
+    if (items.length === 0) return;
+    try {
+      await this.#counters.hit(
+        items.map((item) => ({ ...item, cost: -(item.cost ?? 1) })),
+        { force: true },
+      );
+    } catch {
+      // Counters unreachable: the count stays until its window slides past.
     }
   }
 }

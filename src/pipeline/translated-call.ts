@@ -259,6 +259,7 @@ export class TranslatedBodyRelay implements Relay {
     try {
       const canonical = plan.target.responseToCanonical(body);
       if (plan.responseId !== undefined) canonical.id = plan.responseId;
+      else if (canonical.id === "") canonical.id = replyIdFor(plan.client.dialect, state.record.id);
       reply = plan.client.canonicalToResponse(canonical, plan.clientModel);
       out = JSON.stringify(reply);
     } catch (err) {
@@ -411,11 +412,13 @@ export class TranslatedStreamRelay implements Relay {
   }
 
   #emitClient(event: CanonicalStreamEvent): void {
-    const id = this.plan.responseId;
-    const step = this.#toClient.step(
-      this.#clientState,
-      id !== undefined && event.type === "start" ? { ...event, id } : event,
-    );
+    let start = event;
+    if (event.type === "start") {
+      const id =
+        this.plan.responseId ?? (event.id === "" ? replyIdFor(this.plan.client.dialect, this.state.record.id) : null);
+      if (id !== null) start = { ...event, id };
+    }
+    const step = this.#toClient.step(this.#clientState, start);
     this.#clientState = step.state;
     for (const text of step.out) this.#out.push(text);
     if (this.plan.keep !== undefined) {
@@ -460,5 +463,23 @@ export class TranslatedStreamRelay implements Relay {
     } catch (err) {
       this.rt.warn(`response store: the stream's final event could not be read: ${(err as Error).message}`);
     }
+  }
+}
+
+/**
+ * The reply id when the provider gives none (Bedrock Converse): derived from the gateway's request id, so it is unique
+ * and leads to the log row, and shaped like the client dialect's own ids.
+ */
+export function replyIdFor(dialect: ChatDialect, requestId: string): string {
+  const hex = requestId.replaceAll("-", "");
+  switch (dialect) {
+    case "anthropic":
+      return `msg_${hex}`;
+    case "openai-chat":
+      return `chatcmpl-${hex}`;
+    case "openai-responses":
+      return `resp_${hex}`;
+    default:
+      return hex;
   }
 }

@@ -191,6 +191,9 @@ describe("AWS Bedrock provider (SigV4, InvokeModel and Converse)", () => {
       .create({ model: NOVA, max_tokens: 50, messages: [{ role: "user", content: "hi" }] })
       .withResponse();
     assert.equal(data.choices[0]?.message.content, "plain answer");
+    // Converse names no id: the reply's comes from the gateway's request id, in Chat's own shape.
+    const requestId = response.headers.get("x-tollgate-request-id") ?? "";
+    assert.equal(data.id, `chatcmpl-${requestId.replaceAll("-", "")}`);
     assert.equal(response.headers.get("x-tollgate-cost-usd"), "0.001440000");
     assert.deepEqual((lastBedrockRequest(mock).json as { inferenceConfig: unknown }).inferenceConfig, {
       maxTokens: 50,
@@ -234,6 +237,7 @@ describe("AWS Bedrock provider (SigV4, InvokeModel and Converse)", () => {
       { type: "tool_use", id: "tool-use-id", name: "test-tool", input: { value: "Sparkle Day" } },
     ]);
     assert.equal(final.stop_reason, "tool_use");
+    assert.match(final.id, /^msg_[0-9a-f]{32}$/, "a streamed reply gets an id even though Converse names none");
     assert.deepEqual([final.usage.input_tokens, final.usage.output_tokens], [125, 45]);
     assert.equal(lastBedrockRequest(mock).route, "bedrock-converse-stream");
     await newRows(1);

@@ -265,6 +265,8 @@ async function checkRun(
     keyIds: readonly string[];
     probe: { gateway: TestGateway; secret: string };
     budgets: readonly string[];
+    /** The budget that binds (the one refusals and cuts must name); default: every budget in `budgets` may. */
+    binding?: { name: string; owner: string };
   },
 ): Promise<void> {
   const { traffic, mock } = run;
@@ -276,7 +278,7 @@ async function checkRun(
   const upstream = mock.requests.filter((r) => r.route === "anthropic-messages");
   const lowered = upstream.filter((r) => (r.json as { max_tokens: number }).max_tokens < MAX_TOKENS);
   const views = await budgetsOf(run.probe.gateway, run.probe.secret);
-  const early = truncatedByLoweredCaps(upstream, served);
+  const truncated = truncatedByLoweredCaps(upstream, served);
   const said = [...traffic.refusals, ...traffic.cuts].map((message) => ({ message, standing: standingIn(message) }));
   const most = (messages: readonly string[], pick: (s: Standing) => number) => {
     const values = messages.flatMap((m) => {
@@ -298,10 +300,13 @@ async function checkRun(
       `${most(traffic.cuts, (s) => s.free)} at a cut; unspent (limit − spent) at most ` +
       `${most(traffic.refusals, (s) => s.unspent)} at a refusal, ${most(traffic.cuts, (s) => s.unspent)} at a cut`,
   );
+  const early = truncated.filter((c) => c.unspent > LEFT_NANO);
   t.diagnostic(
     `max_tokens lowered ${lowered.length} times (lowest ${caps.length ? Math.min(...caps) : "-"}), ` +
-      `${traffic.stoppedAtMaxTokens} streams stopped there; lowered caps that cut an answer short while more ` +
-      `than 2 % was unspent: ${early.truncated} (most unspent then ${early.truncated ? usd(early.mostUnspent) : "-"})`,
+      `${traffic.stoppedAtMaxTokens} streams stopped there; answers a lowered cap cut short: ${truncated.length}, ` +
+      `${early.length} of them while more than 2 % was unspent (most unspent then ` +
+      `${early.length ? usd(Math.max(...early.map((c) => c.unspent))) : "-"}, most left after what the requests ` +
+      `then in flight went on to spend ${truncated.length ? usd(Math.max(...truncated.map((c) => c.uncommitted))) : "-"})`,
   );
   t.diagnostic(`in flight: at most ${traffic.maxInFlight}, mean ${traffic.meanInFlight.toFixed(1)}`);
   for (const v of views) t.diagnostic(`budget "${v.name}": spent $${v.spentUsd}, held $${v.heldUsd} of $${v.limitUsd}`);
@@ -309,13 +314,39 @@ async function checkRun(
   assert.deepEqual(traffic.unexpected, [], "only budget refusals and budget cuts");
   // Committed spend stays within the stated bound, and the budget was used, not refused early.
   assert.ok(committed <= BOUND_NANO, `committed ${usd(committed)} > ${usd(BOUND_NANO)}`);
-  assert.ok(committed >= LIMIT_NANO - LEFT_NANO, `committed ${usd(committed)}: refused with more than 2 % left`);
-  // Every refusal and every cut came when less than 2 % of the budget was free.
+  // "Requests keep being admitted until less than 2 % of the budget is left", at the end of the run: every session
+  // stopped after RETRIES + 1 refusals in a row, and the last refusal of the last session came with nothing in flight
+  // (nothing held), so what was never spent is below what admission refuses at (the remainder buys fewer than
+  // minOutputTokens on top of the input) — strictly less than 2 %.
+  assert.ok(
+    LIMIT_NANO - committed < LEFT_NANO,
+    `committed ${usd(committed)}: the run ended with ${usd(LIMIT_NANO - committed)} unspent (≥ 2 %)`,
+  );
+  // Every refusal and every cut came when less than 2 % of the budget was free: admission refuses only when
+  // limit − committed − held by requests in flight cannot pay the input plus minOutputTokens (256) of output, and a
+  // stream is cut only when a top-up does not fit what is free.
   assert.ok(traffic.refusals.length > 0, "the run ended on refusals");
   for (const { message, standing } of said) {
     if (standing === null) assert.match(message, TOO_SMALL);
     else assert.ok(standing.free < LEFT_NANO, `refused or cut with ${usd(standing.free)} free: ${message}`);
+    if (run.binding) {
+      // The budget that bound is the one named (not another budget the request also counted against).
+      const text = message.replaceAll('\\"', '"');
+      const { name, owner } = run.binding;
+      if (standing === null) assert.ok(text.includes(`Budget "${name}" is nearly exhausted`), message);
+      else assert.ok(text.includes(`Budget "${name}" of ${owner} is exhausted`), message);
+    }
   }
+  // A lowered max_tokens cuts an answer short only when what was free at admission (limit − committed − held)
+  // bought fewer output tokens than the answer had (≤ MAX_WORDS): input + MAX_WORDS × $15/MTok, less than 2 % here.
+  // Held money is not visible afterwards, but it went to the requests then in flight: what was left once they
+  // had spent theirs must be below that mark, up to what their holds overestimated (see TRUNCATION_SLACK_NANO).
+  for (const c of truncated)
+    assert.ok(
+      c.uncommitted < LEFT_NANO + TRUNCATION_SLACK_NANO,
+      `a lowered max_tokens (${c.cap}) cut an answer of ${c.words} words short with ${usd(c.unspent)} unspent and ` +
+        `${usd(c.uncommitted)} left after the ${c.inFlight} requests in flight`,
+    );
   // The end of the budget was enforced on running streams: lowered caps reached the upstream, or streams were cut.
   assert.ok(lowered.length + traffic.cuts.length > 0, "no lowered max_tokens and no cut");
   // Every upstream call left a priced row; the counters agree with the log and hold nothing afterwards.
@@ -334,13 +365,34 @@ async function checkRun(
   }
 }
 
+/** An answer a lowered max_tokens cut short (the script had more words than the cap). */
+interface Truncation {
+  cap: number;
+  words: number;
+  /** limit − spend of the rows that had ended before the call started (holds not counted). */
+  unspent: number;
+  /** … minus what the requests in flight then (started before, ended after) went on to spend. */
+  uncommitted: number;
+  inFlight: number;
+}
+
 /**
- * Answers that a lowered max_tokens cut short (the script had more words than the cap) while more than 2 % of the
- * budget was unspent: committed spend from the rows that had ended before the call started, holds not counted.
- * Upstream calls and 200 rows are paired per session, in order.
+ * What the holds of requests in flight may have held beyond what they went on to spend, in total, when an answer
+ * was cut short: each holds its real input (after the true-up) plus the key's typical output (≈ the mean of
+ * MIN_WORDS…MAX_WORDS tokens, $0.02) plus one top-up step, and may spend as little as MIN_WORDS of output. Summed
+ * over the sessions in flight this is loose; measured runs stay far below it.
  */
-function truncatedByLoweredCaps(upstream: readonly RecordedRequest[], served: readonly RequestLogRecord[]) {
-  const ended = served.map((r) => ({ at: r.startedAt + r.latencyMs, cost: r.costNanoUsd ?? 0 }));
+const TRUNCATION_SLACK_NANO = SESSIONS * (GRANULARITY_NANO + 25_000_000);
+
+/**
+ * Answers that a lowered max_tokens cut short, with what was unspent when their call started. Upstream calls and 200
+ * rows are paired per session, in order.
+ */
+function truncatedByLoweredCaps(
+  upstream: readonly RecordedRequest[],
+  served: readonly RequestLogRecord[],
+): Truncation[] {
+  const ended = served.map((r) => ({ start: r.startedAt, at: r.startedAt + r.latencyMs, cost: r.costNanoUsd ?? 0 }));
   const bySession = new Map<string, RequestLogRecord[]>();
   for (const r of [...served].sort((a, b) => a.startedAt - b.startedAt)) {
     const list = bySession.get(r.sessionId ?? "") ?? [];
@@ -348,21 +400,21 @@ function truncatedByLoweredCaps(upstream: readonly RecordedRequest[], served: re
     bySession.set(r.sessionId ?? "", list);
   }
   const seen = new Map<string, number>();
-  let truncated = 0;
-  let mostUnspent = 0;
+  const truncated: Truncation[] = [];
   for (const req of upstream) {
     const session = String(req.headers["x-claude-code-session-id"] ?? "");
     const nth = seen.get(session) ?? 0;
     seen.set(session, nth + 1);
     const cap = (req.json as { max_tokens: number }).max_tokens;
     const row = bySession.get(session)?.[nth];
-    if (row === undefined || (req.script?.text ?? "").split(" ").length <= cap) continue;
+    const words = (req.script?.text ?? "").split(" ").length;
+    if (row === undefined || words <= cap) continue;
     const unspent = LIMIT_NANO - ended.filter((e) => e.at <= row.startedAt).reduce((sum, e) => sum + e.cost, 0);
-    if (unspent <= LEFT_NANO) continue;
-    truncated++;
-    mostUnspent = Math.max(mostUnspent, unspent);
+    const running = ended.filter((e) => e.start < row.startedAt && e.at > row.startedAt);
+    const uncommitted = unspent - running.reduce((sum, e) => sum + e.cost, 0);
+    truncated.push({ cap, words, unspent, uncommitted, inFlight: running.length });
   }
-  return { truncated, mostUnspent };
+  return truncated;
 }
 
 async function createKeyWithBudget(gateway: TestGateway, name: string) {
@@ -435,7 +487,81 @@ describe("20 Claude-Code-shaped sessions against a $5 key budget, one gateway (i
       budgets: ["team-daily", "customer-daily"],
     });
   });
+
+  it("the customer budget binds ($5 over two teams of $10): it holds and its name is on every refusal", async (t) => {
+    mock.reset();
+    const setup = await customerBoundSetup(gw, "memory");
+    const traffic = await runSessions((i) => setup.laneOf(gw, i), 5);
+    await checkCustomerRun(t, setup, { traffic, mock, gateways: [gw], probe: gw });
+  });
 });
+
+/**
+ * One customer with a $5 budget over two teams with $10 budgets each, one key per team: the customer budget is the
+ * one that binds, so a customer-level admission that let requests through would overshoot it.
+ */
+async function customerBoundSetup(gw: TestGateway, tag: string) {
+  const customer = await admin(gw, "POST", "/customers", { name: `bound-${tag}` });
+  const keys: { id: string; secret: string }[] = [];
+  for (const name of ["red", "blue"]) {
+    const team = await admin(gw, "POST", "/teams", { name: `${name}-${tag}`, customerId: customer.id });
+    await admin(gw, "POST", "/budgets", {
+      name: `team-${name}-daily`,
+      scopeType: "team",
+      scopeId: team.id,
+      limitUsd: "10",
+      period: "1d",
+    });
+    const key = await admin(gw, "POST", "/virtual-keys", { name: `${name}-key-${tag}`, teamId: team.id });
+    keys.push({ id: String(key.id), secret: String(key.secret) });
+  }
+  await admin(gw, "POST", "/budgets", {
+    name: "customer-daily",
+    scopeType: "customer",
+    scopeId: customer.id,
+    limitUsd: "5",
+    period: "1d",
+  });
+  const [red, blue] = keys;
+  assert.ok(red && blue);
+  return {
+    customer: `bound-${tag}`,
+    red,
+    blue,
+    /** Ten sessions on each team's key. */
+    laneOf: (gateway: TestGateway, session: number): Lane => ({
+      gateway,
+      secret: (session % 2 === 0 ? red : blue).secret,
+    }),
+  };
+}
+
+async function checkCustomerRun(
+  t: TestContext,
+  setup: Awaited<ReturnType<typeof customerBoundSetup>>,
+  run: { traffic: Traffic; mock: MockUpstream; gateways: readonly TestGateway[]; probe: TestGateway },
+): Promise<void> {
+  await checkRun(t, {
+    ...run,
+    keyIds: [setup.red.id, setup.blue.id],
+    probe: { gateway: run.probe, secret: setup.red.secret },
+    budgets: ["customer-daily"],
+    binding: { name: "customer-daily", owner: `customer "${setup.customer}"` },
+  });
+  // Each team's budget took its own key's spend only, and was never near its $10.
+  const rows = (await allRows(run.gateways)).filter((r) => r.status === 200);
+  for (const [team, key] of [
+    ["red", setup.red],
+    ["blue", setup.blue],
+  ] as const) {
+    const spent = rows.filter((r) => r.virtualKeyId === key.id).reduce((sum, r) => sum + (r.costNanoUsd ?? 0), 0);
+    const view = (await budgetsOf(run.probe, key.secret)).find((v) => v.name === `team-${team}-daily`);
+    assert.ok(view, `team-${team}-daily on the usage view`);
+    assert.equal(Math.round(Number(view.spentUsd) * NANO), spent, `team-${team}-daily: counter = log`);
+    assert.equal(view.heldUsd, "0.000000000");
+    assert.ok(spent > 0 && spent < LIMIT_NANO, `team ${team} spent ${usd(spent)}`);
+  }
+}
 
 const redisUrl = testRedisUrl();
 const pgUrl = testPostgresUrl();
@@ -492,6 +618,17 @@ describe("the same across three gateway processes sharing PostgreSQL and Redis",
       probe: { gateway: a, secret: key.secret },
       budgets: ["daily"],
     });
+  });
+
+  it("the customer budget binds ($5 over two teams of $10), sessions spread over the processes", async (t) => {
+    mock.reset();
+    const [a] = gateways;
+    assert.ok(a);
+    const setup = await customerBoundSetup(a, "redis");
+    await everywhere(setup.red.secret);
+    await everywhere(setup.blue.secret);
+    const traffic = await runSessions((i) => setup.laneOf(gateways[i % 3] ?? a, i), 6);
+    await checkCustomerRun(t, setup, { traffic, mock, gateways, probe: a });
   });
 
   // Sessions move between processes: what one process learnt about a session's prompt cache reaches the others

@@ -374,6 +374,9 @@ if (pgSkip) {
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
 /** Runs `tollgate start` as a real process and waits for its "listening" line. */
+/** How long the real process may take to say it listens. */
+const START_DEADLINE_MS = 60_000;
+
 async function startCli(
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; url: string; output: () => string }> {
@@ -388,11 +391,22 @@ async function startCli(
   child.stderr?.on("data", (d: Buffer) => {
     out += d.toString();
   });
-  const deadline = Date.now() + 15_000;
+  // Generous: the CI machine is small and loaded. Past the deadline the child is killed, never left running.
+  const deadline = Date.now() + START_DEADLINE_MS;
   for (;;) {
     const m = /Tollgate listening on (http:\/\/\S+)/.exec(out);
     if (m?.[1]) return { child, url: m[1], output: () => out };
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`tollgate did not start:\n${out}`);
+    const exited = child.exitCode !== null || child.signalCode !== null;
+    if (exited || Date.now() > deadline) {
+      if (!exited) {
+        const gone = once(child, "exit");
+        child.kill("SIGKILL");
+        await gone;
+      }
+      throw new Error(
+        `tollgate did not start${exited ? "" : ` within ${START_DEADLINE_MS / 1000} s (killed)`}:\n${out}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -4,6 +4,7 @@ import { ManualClock } from "../../src/clock.ts";
 import type { CounterBackend } from "../helpers/counter-backends.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import {
+  type CreatedKey,
   countStatuses,
   createKey,
   type HoldingMock,
@@ -126,6 +127,47 @@ export function registerSessionCapCases(backend: CounterBackend): void {
       const spent = rows.reduce((sum, r) => sum + (r.costNanoUsd ?? 0), 0);
       assert.ok(spent <= 4_000_000, `spent ${spent} nano-USD; ${statuses.join(",")}`);
       assert.ok(rows.length >= 1, "the empty session admits");
+    });
+
+    it("requests refused later in admission (a budget's 402) use up neither the request cap nor the loop guard", async () => {
+      const created = (await createKey(gw, {
+        sessionCaps: { maxRequests: 2, loopGuard: { repeats: 2, window: "10m" } },
+        budgets: [{ name: "tiny", limitUsd: "0.000001", period: "never" }],
+      })) as CreatedKey & { budgets: { id: string }[] };
+      const budgetId = created.budgets[0]?.id;
+      assert.ok(budgetId);
+      // Past the session gate, refused by the budget: five times the same body, more than both caps allow.
+      for (let i = 0; i < 5; i++) {
+        const refused = await call(gw, created.secret, "s-refused", "same");
+        assert.equal(refused.status, 402, `attempt ${i}`);
+        assert.match(await errorMessage(refused), /Budget "tiny" .*is exhausted/);
+      }
+      const patched = await fetch(`${gw.url}/api/budgets/${budgetId}`, {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${gw.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ limitUsd: "10" }),
+      });
+      assert.equal(patched.status, 200, await patched.text());
+      // The session starts afresh: the loop guard lets the body through once, the cap counts two requests.
+      assert.equal(await status(call(gw, created.secret, "s-refused", "same")), 200, "first served request");
+      const loop = await call(gw, created.secret, "s-refused", "same");
+      assert.equal(loop.status, 429);
+      assert.match(await errorMessage(loop), /sent 2 times in session s-refused/);
+      assert.equal(await status(call(gw, created.secret, "s-refused", "other")), 200, "second served request");
+      const capped = await call(gw, created.secret, "s-refused", "third");
+      assert.equal(capped.status, 429);
+      assert.match(await errorMessage(capped), /reached its cap of 2 requests/);
+    });
+
+    it("a request refused by the session's own spend cap gives back its request count", async () => {
+      // Each call costs $0.00153: the $0.002 cap admits one, then refuses on spend (not on the request count).
+      const secret = await newKey({ maxRequests: 2, maxUsd: "0.002" });
+      assert.equal(await status(call(gw, secret, "s-spent")), 200);
+      for (let i = 0; i < 3; i++) {
+        const refused = await call(gw, secret, "s-spent");
+        assert.equal(refused.status, 429);
+        assert.match(await errorMessage(refused), /reached its \$0\.002000000 cap/, `attempt ${i}`);
+      }
     });
 
     it("rejects invalid caps with a field-level 400", async () => {

@@ -91,6 +91,7 @@ export class BudgetAlerts {
   readonly #lastRead = new Map<string, number>();
   /** `budgetId:windowStart:threshold` already in the table (inserted here or by another process). */
   readonly #recorded = new Set<string>();
+  readonly #lastMarks = new WeakMap<SettledBudget, string>();
   #running: Promise<void> | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   /** When (clock time) the armed timer's reads fall due: a settle after that reads at once. */
@@ -120,7 +121,7 @@ export class BudgetAlerts {
     try {
       for (const item of items) {
         // Every threshold recorded (they are recorded together, lowest first): nothing left to find this window.
-        if (this.#recorded.has(mark(item.budget.id, item.windowStart, this.#thresholds.at(-1) ?? 0))) continue;
+        if (this.#recorded.has(this.#lastMark(item))) continue;
         const queued = this.#pending.get(item.counterKey);
         if (queued === undefined || item.budget.updatedAt >= queued.budget.updatedAt) {
           this.#pending.set(item.counterKey, item);
@@ -239,6 +240,19 @@ export class BudgetAlerts {
       // Not remembered: the next settle of the window tries again.
       this.#warn(`budget alerts: could not record threshold alerts: ${errorText(err)}`);
     }
+  }
+
+  /**
+   * The mark of the item's highest threshold. Budget gates hand the same item object to every settle in a window,
+   * so the string is built (and hashed) once per window rather than per request.
+   */
+  #lastMark(item: SettledBudget): string {
+    let m = this.#lastMarks.get(item);
+    if (m === undefined) {
+      m = mark(item.budget.id, item.windowStart, this.#thresholds.at(-1) ?? 0);
+      this.#lastMarks.set(item, m);
+    }
+    return m;
   }
 
   #remember(key: string): void {

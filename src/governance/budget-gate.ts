@@ -9,7 +9,7 @@ import { type BudgetEnforcement, BudgetHold, DEFAULT_ENFORCEMENT, type HeldItem 
 import { type CostEstimate, CostEstimator } from "./cost-estimator.ts";
 import { compileNameMatcher, type NameMatcher } from "./entities/globs.ts";
 import type { BudgetSnapshot, GovernanceSnapshot, VirtualKeySnapshot } from "./entities/index.ts";
-import { compilePeriod, type PeriodSchedule } from "./periods.ts";
+import { compilePeriod, type PeriodSchedule, type PeriodWindow } from "./periods.ts";
 import type { SessionHintStore } from "./session-hints.ts";
 
 /** A budget a request just settled on: which counter (window) took the spend. */
@@ -44,6 +44,28 @@ export interface BudgetRequest {
   stream: boolean;
 }
 
+/** A budget's compiled period, and the held item of the window it last served (see #heldItem). */
+interface ScheduleEntry {
+  updatedAt: number;
+  schedule: PeriodSchedule;
+  window: PeriodWindow | null;
+  item: HeldItem | null;
+}
+
+const NO_BUDGETS: readonly BudgetSnapshot[] = Object.freeze([]);
+/** Whether a key's budget list holds `key-provider` budgets (which apply per provider), per list. */
+const providerScoped = new WeakMap<readonly BudgetSnapshot[], boolean>();
+
+function hasProviderScoped(list: readonly BudgetSnapshot[]): boolean {
+  if (list.length === 0) return false;
+  let found = providerScoped.get(list);
+  if (found === undefined) {
+    found = list.some((b) => b.scopeType === "key-provider");
+    providerScoped.set(list, found);
+  }
+  return found;
+}
+
 /** Output cap assumed for a client that sent none, when deciding whether the remainder covers the worst case. */
 const UNCAPPED_OUTPUT_TOKENS = 32_768;
 /** Counters outlive their window by a day (late settlements still land in the right window). */
@@ -64,7 +86,9 @@ export class BudgetGate {
   readonly #clock: Clock;
   readonly #enforcement: BudgetEnforcement;
   readonly #estimator: CostEstimator;
-  readonly #schedules = new Map<string, { updatedAt: number; schedule: PeriodSchedule }>();
+  readonly #schedules = new Map<string, ScheduleEntry>();
+  /** The settlement notice of a held item, made once per (budget snapshot, window). */
+  readonly #settled = new WeakMap<HeldItem, SettledBudget>();
   readonly #modelMatchers = new Map<string, NameMatcher>();
   #settleListener: ((items: readonly SettledBudget[]) => void) | null = null;
   /** Holds of requests still running, renewed together (one timer, not one per request). */
@@ -94,15 +118,18 @@ export class BudgetGate {
     this.#settleListener = listener;
   }
 
-  /** The budgets a request counts against. Cheap; no I/O. */
+  /** The budgets a request counts against. Cheap; no I/O; the result may be the key's own list (do not change it). */
   applicable(
     snapshot: GovernanceSnapshot,
     key: VirtualKeySnapshot | null,
     provider: string,
     model: string,
-  ): BudgetSnapshot[] {
+  ): readonly BudgetSnapshot[] {
+    const own = key?.budgets ?? NO_BUDGETS;
+    // The common case, a key whose budgets all apply whatever the provider and no global ones: its list as it is.
+    if (snapshot.unscopedBudgets.length === 0 && !hasProviderScoped(own)) return own;
     const out: BudgetSnapshot[] = [];
-    for (const b of key?.budgets ?? []) {
+    for (const b of own) {
       if (b.scopeType === "key-provider" && b.provider !== provider) continue;
       out.push(b);
     }
@@ -123,15 +150,8 @@ export class BudgetGate {
     if (request.sessionId !== null) await this.#estimator.prefetch(estimateRequest(request));
     const estimate = this.#estimate(request);
     const now = this.#clock.now();
-    const items: HeldItem[] = budgets.map((budget) => {
-      const window = this.#schedule(budget).windowAt(now);
-      return {
-        key: `budget:${budget.id}:${window.start}`,
-        budget,
-        windowStart: window.start,
-        expireAtMs: window.end === null ? undefined : window.end + COUNTER_GRACE_MS,
-      };
-    });
+    const items: HeldItem[] = new Array(budgets.length);
+    for (let i = 0; i < budgets.length; i++) items[i] = this.#heldItem(budgets[i] as BudgetSnapshot, now);
     const { strict, minOutputTokens } = this.#enforcement;
     const perToken = Math.max(1, estimate.outputNanoUsdPerToken);
     const input = strict ? estimate.worstInputNanoUsd : estimate.inputNanoUsd;
@@ -225,9 +245,8 @@ export class BudgetGate {
       // Counters unreachable: the hold expires by itself; the log row keeps the cost for a rebuild.
       return;
     }
-    this.#settleListener?.(
-      hold.items.map((i) => ({ budget: i.budget, counterKey: i.key, windowStart: i.windowStart })),
-    );
+    const listener = this.#settleListener;
+    if (listener !== null) listener(hold.items.map((i) => this.#settledOf(i)));
   }
 
   /** Frees a hold without cost (the request failed before the provider could bill it). */
@@ -318,16 +337,50 @@ export class BudgetGate {
   }
 
   #schedule(budget: BudgetSnapshot): PeriodSchedule {
+    return this.#scheduleEntry(budget).schedule;
+  }
+
+  #scheduleEntry(budget: BudgetSnapshot): ScheduleEntry {
     const cached = this.#schedules.get(budget.id);
-    if (cached && cached.updatedAt === budget.updatedAt) return cached.schedule;
+    if (cached && cached.updatedAt === budget.updatedAt) return cached;
     const schedule = compilePeriod({
       period: budget.period,
       mode: budget.mode,
       timeZone: budget.timeZone,
       anchor: budget.anchorAt ?? budget.createdAt,
     });
-    this.#schedules.set(budget.id, { updatedAt: budget.updatedAt, schedule });
-    return schedule;
+    const entry: ScheduleEntry = { updatedAt: budget.updatedAt, schedule, window: null, item: null };
+    this.#schedules.set(budget.id, entry);
+    return entry;
+  }
+
+  /**
+   * The budget's counter in the window holding `now`. Items hold no per-request state, so one is made per (budget
+   * snapshot, window) and shared by every request in that window: no key string or object per request.
+   */
+  #heldItem(budget: BudgetSnapshot, now: number): HeldItem {
+    const entry = this.#scheduleEntry(budget);
+    const window = entry.schedule.windowAt(now);
+    const cached = entry.item;
+    if (cached !== null && entry.window === window && cached.budget === budget) return cached;
+    const item: HeldItem = Object.freeze({
+      key: `budget:${budget.id}:${window.start}`,
+      budget,
+      windowStart: window.start,
+      expireAtMs: window.end === null ? undefined : window.end + COUNTER_GRACE_MS,
+    });
+    entry.window = window;
+    entry.item = item;
+    return item;
+  }
+
+  #settledOf(item: HeldItem): SettledBudget {
+    let settled = this.#settled.get(item);
+    if (settled === undefined) {
+      settled = Object.freeze({ budget: item.budget, counterKey: item.key, windowStart: item.windowStart });
+      this.#settled.set(item, settled);
+    }
+    return settled;
   }
 
   #resetAt(budget: BudgetSnapshot | undefined, now: number): number | null {

@@ -44,6 +44,9 @@ export interface ExhaustedBudget {
   refusal: LimitRefusal;
 }
 
+/** Shared by holds with nothing in flight (most never adjust): no promise per request. */
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** Output tokens counted from streamed characters run ~4 per token for English, fewer for code: lean high. */
 const STREAMED_OUTPUT_SAFETY = 4 / 3;
 
@@ -77,7 +80,7 @@ export class BudgetHold {
   #lastCost = 0;
   #observed = false;
   #pending = false;
-  #inFlight: Promise<void> = Promise.resolve();
+  #inFlight: Promise<void> = SETTLED;
   #lastChance = false;
   #done = false;
 

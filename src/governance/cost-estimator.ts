@@ -47,6 +47,12 @@ export class CostEstimator {
   readonly #typicalOutput = new Map<string, number>();
   readonly #sessions = new Map<string, SessionPrefix>();
   readonly #hints: SessionHintStore | null;
+  /** The last (key, model) pair's map key: an agent sends the same pair call after call, so it is built once. */
+  #lastKeyId: string | null = null;
+  #lastModel = "";
+  #lastOutputKey = outputKey({ keyId: null, model: "" });
+  /** The map key `learn` last set: it is already the newest entry, so it is updated in place. */
+  #lastLearned: string | null = null;
 
   constructor(prices: Pricer, hints: SessionHintStore | null = null) {
     this.#prices = prices;
@@ -82,12 +88,13 @@ export class CostEstimator {
     const inputCost = this.#prices.cost(provider, request.model, input).costNanoUsd;
     if (inputCost === null) return null;
 
-    const typical = this.#typicalOutput.get(outputKey(request)) ?? DEFAULT_TYPICAL_OUTPUT_TOKENS;
+    const typical = this.#typicalOutput.get(this.#outputKey(request)) ?? DEFAULT_TYPICAL_OUTPUT_TOKENS;
     const cap = request.maxOutputTokens ?? Number.POSITIVE_INFINITY;
     const outputTokens = Math.max(1, Math.min(Math.ceil(typical), cap));
-    // Priced with the input so long-context tiers (rates above N input tokens) apply to the output too.
-    const withOutput = { ...input, output: outputTokens };
-    const total = this.#prices.cost(provider, request.model, withOutput).costNanoUsd ?? inputCost;
+    // Priced with the input so long-context tiers (rates above N input tokens) apply to the output too (the input's
+    // own object, which is this call's).
+    input.output = outputTokens;
+    const total = this.#prices.cost(provider, request.model, input).costNanoUsd ?? inputCost;
     const outputCost = Math.max(0, total - inputCost);
     const perToken = Math.ceil(outputCost / outputTokens);
 
@@ -107,12 +114,24 @@ export class CostEstimator {
     };
   }
 
+  #outputKey(r: { keyId: string | null; model: string }): string {
+    if (r.keyId === this.#lastKeyId && r.model === this.#lastModel) return this.#lastOutputKey;
+    const key = outputKey(r);
+    this.#lastKeyId = r.keyId;
+    this.#lastModel = r.model;
+    this.#lastOutputKey = key;
+    return key;
+  }
+
   /** Learns from a finished request's real usage (only provider-reported numbers should be passed). */
   learn(request: Pick<EstimateRequest, "keyId" | "model" | "sessionId">, usage: Usage): void {
-    const key = outputKey(request);
+    const key = this.#outputKey(request);
     const previous = this.#typicalOutput.get(key);
     const next = previous === undefined ? usage.output : previous + OUTPUT_SMOOTHING * (usage.output - previous);
-    remember(this.#typicalOutput, key, next);
+    // Only the oldest entries are ever dropped, so the one set last is still there and still the newest.
+    if (key === this.#lastLearned && previous !== undefined) this.#typicalOutput.set(key, next);
+    else remember(this.#typicalOutput, key, next);
+    this.#lastLearned = key;
     if (request.sessionId !== null) {
       const wrote = usage.cacheWrite5m + usage.cacheWrite1h > 0;
       const key = sessionKey(request);

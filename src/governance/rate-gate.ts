@@ -13,6 +13,29 @@ export interface RateTicket {
   tokenWindows: { key: string; limit: number; windowMs: number; held: number }[];
 }
 
+/** Counter keys and the request-count item of one limit (per limit snapshot; snapshots are immutable). */
+interface LimitPlan {
+  windowMs: number;
+  tokKey: string;
+  concKey: string;
+  requestItem: Readonly<RateItem> | null;
+}
+
+const NONE: readonly RateLimitSnapshot[] = Object.freeze([]);
+const NO_WINDOWS: readonly RateTicket["tokenWindows"][number][] = Object.freeze([]);
+/** Whether a key's limit list holds `key-provider` limits (which apply per provider), per list. */
+const providerScoped = new WeakMap<readonly RateLimitSnapshot[], boolean>();
+
+function hasProviderScoped(list: readonly RateLimitSnapshot[]): boolean {
+  if (list.length === 0) return false;
+  let found = providerScoped.get(list);
+  if (found === undefined) {
+    found = list.some((l) => l.scopeType === "key-provider");
+    providerScoped.set(list, found);
+  }
+  return found;
+}
+
 /** A crashed process's concurrency slots free themselves after this long. */
 const LEASE_TTL_MS = 15 * 60_000;
 
@@ -26,19 +49,24 @@ export class RateGate {
   readonly #counters: CounterStore;
   readonly #windows = new Map<string, number>();
   readonly #modelMatchers = new Map<string, NameMatcher>();
+  readonly #plans = new WeakMap<RateLimitSnapshot, LimitPlan>();
 
   constructor(counters: CounterStore) {
     this.#counters = counters;
   }
 
+  /** The limits a request counts against. Cheap; no I/O; the result may be the key's own list (do not change it). */
   applicable(
     snapshot: GovernanceSnapshot,
     key: VirtualKeySnapshot | null,
     provider: string,
     model: string,
-  ): RateLimitSnapshot[] {
+  ): readonly RateLimitSnapshot[] {
+    const own = key?.rateLimits ?? NONE;
+    // The common case, a key whose limits all apply whatever the provider and no global ones: its list as it is.
+    if (snapshot.unscopedRateLimits.length === 0 && !hasProviderScoped(own)) return own;
     const out: RateLimitSnapshot[] = [];
-    for (const l of key?.rateLimits ?? []) {
+    for (const l of own) {
       if (l.scopeType === "key-provider" && l.provider !== provider) continue;
       out.push(l);
     }
@@ -67,13 +95,15 @@ export class RateGate {
     const ticket: RateTicket = { id: requestId, leases: [], tokenWindows: [] };
     for (const l of limits) {
       if (l.window === null) continue;
-      const windowMs = this.#windowMs(l.window);
+      const plan = this.#plan(l);
+      const windowMs = plan.windowMs;
       if (l.maxTokens !== null) {
         // Admitted while the window (charged + held) is below the limit: current + held ≤ limit − 1 + held.
-        items.push({ key: `rate:${l.id}:tok`, limit: l.maxTokens - 1 + held, windowMs, cost: held });
-        ticket.tokenWindows.push({ key: `rate:${l.id}:tok`, limit: l.maxTokens, windowMs, held });
+        items.push({ key: plan.tokKey, limit: l.maxTokens - 1 + held, windowMs, cost: held });
+        ticket.tokenWindows.push({ key: plan.tokKey, limit: l.maxTokens, windowMs, held });
       }
-      if (l.maxRequests !== null) items.push({ key: `rate:${l.id}:req`, limit: l.maxRequests, windowMs, cost: 1 });
+      // The same for every request on this limit: built once (counter stores only read items).
+      if (plan.requestItem !== null) items.push(plan.requestItem);
     }
     try {
       if (items.length > 0) {
@@ -85,7 +115,7 @@ export class RateGate {
       }
       for (const l of limits) {
         if (l.maxConcurrent === null) continue;
-        const key = `rate:${l.id}:conc`;
+        const key = this.#plan(l).concKey;
         const lease = await this.#counters.acquire(key, l.maxConcurrent, requestId, LEASE_TTL_MS);
         if (!lease.ok) {
           await this.release(ticket);
@@ -106,7 +136,8 @@ export class RateGate {
 
   /** Replaces the token holds with the actual tokens and frees the concurrency slots. Never throws. */
   async settle(ticket: RateTicket, tokens: number): Promise<void> {
-    const changed = ticket.tokenWindows.filter((w) => tokens !== w.held);
+    const changed =
+      ticket.tokenWindows.length === 0 ? NO_WINDOWS : ticket.tokenWindows.filter((w) => tokens !== w.held);
     try {
       if (changed.length > 0) {
         // A negative delta (the estimate was high) is a refund booked in the current bucket.
@@ -142,6 +173,25 @@ export class RateGate {
     } catch {
       // Counters unreachable: the window keeps the count until it slides past.
     }
+  }
+
+  /** What admission needs of a limit, worked out once per limit snapshot (a reload brings new snapshots). */
+  #plan(l: RateLimitSnapshot): LimitPlan {
+    let plan = this.#plans.get(l);
+    if (plan === undefined) {
+      const windowMs = l.window === null ? 0 : this.#windowMs(l.window);
+      plan = {
+        windowMs,
+        tokKey: `rate:${l.id}:tok`,
+        concKey: `rate:${l.id}:conc`,
+        requestItem:
+          l.window === null || l.maxRequests === null
+            ? null
+            : Object.freeze({ key: `rate:${l.id}:req`, limit: l.maxRequests, windowMs, cost: 1 }),
+      };
+      this.#plans.set(l, plan);
+    }
+    return plan;
   }
 
   #windowMs(window: string): number {

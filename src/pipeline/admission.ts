@@ -38,15 +38,22 @@ async function admitCounted(
   body: Buffer,
   request: Omit<BudgetRequest, "id" | "key">,
 ): Promise<void> {
-  const budgetRequest: BudgetRequest = { ...request, id: state.record.id, key };
   const limits = rt.rates.applicable(rt.governance, key, request.provider, request.model);
   if (limits.length > 0) state.ticket = await rt.rates.admit(limits, state.record.id, tokenEstimate(request));
   if (key?.sessionCaps && state.record.sessionId) {
-    const estimate = rt.budgets.estimateCost(budgetRequest) ?? 0;
+    const estimate = rt.budgets.estimateCost(budgetRequestOf(state, key, request)) ?? 0;
     state.sessionHold = await rt.sessions.admit(key, state.record.sessionId, body, state.record.id, estimate);
   }
   const budgets = rt.budgets.applicable(rt.governance, key, request.provider, request.model);
-  if (budgets.length > 0) state.hold = await rt.budgets.admit(budgets, budgetRequest);
+  if (budgets.length > 0) state.hold = await rt.budgets.admit(budgets, budgetRequestOf(state, key, request));
+}
+
+function budgetRequestOf(
+  state: CallState,
+  key: VirtualKeySnapshot | null,
+  request: Omit<BudgetRequest, "id" | "key">,
+): BudgetRequest {
+  return { ...request, id: state.record.id, key };
 }
 
 /** Tokens a request holds on token windows while it runs (replaced by the actual count when it ends). */

@@ -310,21 +310,25 @@ export function authenticateVirtualKey(snapshot: GovernanceSnapshot, presented: 
   const entry = snapshot.byHash.get(memoizedHash(presented));
   if (!entry) return { ok: false, reason: "unknown", key: null, message: "Unknown Tollgate key." };
   const key = entry.key;
-  const named = `Tollgate key "${key.name}" (${key.displayPrefix})`;
   if (key.revokedAt !== null)
-    return { ok: false, reason: "revoked", key, message: `${named} was revoked at ${iso(key.revokedAt)}.` };
+    return { ok: false, reason: "revoked", key, message: `${named(key)} was revoked at ${iso(key.revokedAt)}.` };
   if (entry.previous && entry.validUntil !== null && now >= entry.validUntil) {
     return {
       ok: false,
       reason: "rotated",
       key,
-      message: `${named} was rotated; the old secret stopped working at ${iso(entry.validUntil)}. Use the new one.`,
+      message: `${named(key)} was rotated; the old secret stopped working at ${iso(entry.validUntil)}. Use the new one.`,
     };
   }
   if (key.expiresAt !== null && now >= key.expiresAt)
-    return { ok: false, reason: "expired", key, message: `${named} expired at ${iso(key.expiresAt)}.` };
-  if (!key.active) return { ok: false, reason: "inactive", key, message: `${named} is disabled.` };
+    return { ok: false, reason: "expired", key, message: `${named(key)} expired at ${iso(key.expiresAt)}.` };
+  if (!key.active) return { ok: false, reason: "inactive", key, message: `${named(key)} is disabled.` };
   return { ok: true, key, viaPreviousSecret: entry.previous };
+}
+
+/** How a refusal names the key (built only for refusals, not on every request). */
+function named(key: VirtualKeySnapshot): string {
+  return `Tollgate key "${key.name}" (${key.displayPrefix})`;
 }
 
 function iso(ms: number): string {

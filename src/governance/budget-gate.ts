@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.ts";
-import type { CounterStore } from "../counters/counter-store.ts";
+import type { CounterStore, CounterValue } from "../counters/counter-store.ts";
 import { CountersUnavailableError } from "../counters/errors.ts";
 import { GatewayError } from "../errors/catalog.ts";
 import type { Usage } from "../metering/usage.ts";
@@ -190,7 +190,7 @@ export class BudgetGate {
     if (affordable < cap) {
       if (affordable < minOutputTokens) {
         await this.release(hold);
-        throw remainderTooSmall(items, affordable, minOutputTokens, this.#resetAt(items[0]?.budget, now));
+        throw await this.#remainderTooSmall(items, affordable, minOutputTokens, now);
       }
       hold.loweredMaxOutputTokens = affordable;
       // A whole response cannot be cut as it runs: near a limit it holds its (lowered) worst case.
@@ -201,6 +201,38 @@ export class BudgetGate {
     }
     this.#track(hold);
     return hold;
+  }
+
+  /**
+   * The refusal when a budget's remainder buys fewer than the minimum output tokens, naming the budget that binds:
+   * the one with the least room left (read again here — a refusal path — since the reservation answers only the
+   * least headroom, not whose it is).
+   */
+  async #remainderTooSmall(
+    items: readonly HeldItem[],
+    affordable: number,
+    minimum: number,
+    now: number,
+  ): Promise<GatewayError> {
+    let tightest = items[0];
+    let tightestValue: CounterValue = { committed: 0, reserved: 0 };
+    try {
+      const values = await this.#counters.get(items.map((item) => item.key));
+      let least = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i] as HeldItem;
+        const value = values[i] ?? { committed: 0, reserved: 0 };
+        const room = item.budget.limitNanoUsd - value.committed - value.reserved;
+        if (room < least) {
+          least = room;
+          tightest = item;
+          tightestValue = value;
+        }
+      }
+    } catch {
+      // Counters unreachable while refusing: name the first budget, without figures.
+    }
+    return remainderTooSmall(tightest, tightestValue, affordable, minimum, this.#resetAt(tightest?.budget, now));
   }
 
   /** Renews every running request's hold not renewed for a third of the TTL (long streams outlive the TTL). */
@@ -423,18 +455,24 @@ export function streamCutError(hold: BudgetHold, now: number): GatewayError {
 }
 
 function remainderTooSmall(
-  items: readonly HeldItem[],
+  item: HeldItem | undefined,
+  value: CounterValue,
   affordable: number,
   minimum: number,
   resetAt: number | null,
 ): GatewayError {
-  const budget = items[0]?.budget;
-  const name = budget ? (budget.name ?? `${budget.scopeType} budget`) : "A budget";
-  const resets = resetAt === null ? "" : ` It resets at ${new Date(resetAt).toISOString()}.`;
+  const budget = item?.budget;
+  if (!budget) return new GatewayError("TG_BUDGET_EXHAUSTED", "A budget is nearly exhausted.");
+  const name = budget.name ?? `${budget.scopeType} budget`;
+  const owner = budget.scopeName ? ` of ${budget.scopeType} "${budget.scopeName}"` : "";
+  const resets =
+    resetAt === null ? " It does not reset (prepaid)." : ` It resets at ${new Date(resetAt).toISOString()}.`;
   return new GatewayError(
     "TG_BUDGET_EXHAUSTED",
-    `Budget "${name}" is nearly exhausted: what is left buys ${Math.max(0, affordable)} output tokens, ` +
-      `fewer than the ${minimum} a request needs.${resets}`,
+    `Budget "${name}"${owner} is nearly exhausted: $${formatUsd(value.committed)} spent` +
+      (value.reserved > 0 ? ` and $${formatUsd(value.reserved)} held by requests in flight` : "") +
+      ` of its $${formatUsd(budget.limitNanoUsd)} ${budget.period} limit; what is left buys ` +
+      `${Math.max(0, affordable)} output tokens, fewer than the ${minimum} a request needs.${resets}`,
   );
 }
 

@@ -218,7 +218,7 @@ function standingIn(message: string): Standing | null {
 }
 
 /** "Budget … is nearly exhausted: what is left buys N output tokens, fewer than the 256 a request needs." */
-const TOO_SMALL = /is nearly exhausted: what is left buys \d+ output tokens/;
+const TOO_SMALL = /is nearly exhausted: .* what is left buys \d+ output tokens/;
 
 interface BudgetView {
   name: string;
@@ -327,14 +327,17 @@ async function checkRun(
   // stream is cut only when a top-up does not fit what is free.
   assert.ok(traffic.refusals.length > 0, "the run ended on refusals");
   for (const { message, standing } of said) {
-    if (standing === null) assert.match(message, TOO_SMALL);
-    else assert.ok(standing.free < LEFT_NANO, `refused or cut with ${usd(standing.free)} free: ${message}`);
+    const tooSmall = TOO_SMALL.test(message);
+    if (!tooSmall) {
+      assert.ok(standing !== null, `no standing in: ${message}`);
+      assert.ok(standing.free < LEFT_NANO, `refused or cut with ${usd(standing.free)} free: ${message}`);
+    }
     if (run.binding) {
       // The budget that bound is the one named (not another budget the request also counted against).
       const text = message.replaceAll('\\"', '"');
       const { name, owner } = run.binding;
-      if (standing === null) assert.ok(text.includes(`Budget "${name}" is nearly exhausted`), message);
-      else assert.ok(text.includes(`Budget "${name}" of ${owner} is exhausted`), message);
+      const state = tooSmall ? "is nearly exhausted" : "is exhausted";
+      assert.ok(text.includes(`Budget "${name}" of ${owner} ${state}`), message);
     }
   }
   // A lowered max_tokens cuts an answer short only when what was free at admission (limit − committed − held)

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { CacheConfig } from "../config/load.ts";
 import type { Dialect } from "../dialects/dialect.ts";
@@ -232,6 +232,9 @@ export async function probeCache(
   return probe;
 }
 
+/** Anonymous callers' scopes by credential: a hash per request costs more than the lookup (bounded, cleared whole). */
+const anonymousScopes = new Map<string, string>();
+
 /**
  * Who may read an entry: the virtual key by default; its team or customer when configured (the customer always in
  * the scope, so nothing crosses customers). Anonymous callers are scoped by their own credential.
@@ -244,7 +247,13 @@ export function scopeOf(
   if (!key) {
     const credential =
       header(headers, "authorization") ?? header(headers, "x-api-key") ?? header(headers, "x-goog-api-key") ?? "";
-    return `anon:${createHash("sha256").update(credential).digest("hex").slice(0, 32)}`;
+    let scope = anonymousScopes.get(credential);
+    if (scope === undefined) {
+      scope = `anon:${createHash("sha256").update(credential).digest("hex").slice(0, 32)}`;
+      if (anonymousScopes.size >= 1000) anonymousScopes.clear();
+      anonymousScopes.set(credential, scope);
+    }
+    return scope;
   }
   const customer = key.customer ? `customer:${key.customer.id}` : "customer:-";
   if (share === "customer" && key.customer) return customer;
@@ -280,7 +289,7 @@ export async function replayHit(
     failBeforeUpstream(rt, state, res, err);
     return;
   }
-  const response = freshIds(entry.response, probe.clientDialect);
+  const response = freshIds(entry.response, probe.clientDialect, state.record.id);
   const client = clientTranslatorFor(probe.clientDialect, probe.clientBody);
   const record = state.record;
   record.status = 200;
@@ -413,20 +422,23 @@ function decode(dialect: ChatDialect, buf: Buffer, stream: boolean): CanonicalRe
   }
 }
 
-/** A replay's ids are its own: a fresh message id and fresh tool-call ids (results refer to the new ones). */
-function freshIds(response: CanonicalResponse, dialect: ChatDialect): CanonicalResponse {
-  // randomUUID draws from a cached entropy pool: far cheaper per call than randomBytes.
-  const rand = () => randomUUID().replaceAll("-", "").slice(0, 24);
+/**
+ * A replay's ids are its own: a message id and tool-call ids derived from this request's id (a UUIDv7, unique per
+ * request — no random draw per replay), so results refer to the new calls and the ids lead to the hit's log row.
+ */
+function freshIds(response: CanonicalResponse, dialect: ChatDialect, requestId: string): CanonicalResponse {
+  const hex = requestId.replaceAll("-", "");
   const id =
     dialect === "anthropic"
-      ? `msg_${rand()}`
+      ? `msg_${hex}`
       : dialect === "openai-chat"
-        ? `chatcmpl-${rand()}`
+        ? `chatcmpl-${hex}`
         : dialect === "openai-responses"
-          ? `resp_${rand()}`
-          : rand();
+          ? `resp_${hex}`
+          : hex;
+  let call = 0;
   const content = response.content.map((p) =>
-    p.type === "tool-call" ? { ...p, id: dialect === "anthropic" ? `toolu_${rand()}` : `call_${rand()}` } : p,
+    p.type === "tool-call" ? { ...p, id: `${dialect === "anthropic" ? "toolu" : "call"}_${hex}_${call++}` } : p,
   );
   return { ...response, id, content };
 }

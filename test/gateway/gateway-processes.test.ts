@@ -17,67 +17,31 @@ import type { MockUpstream, RecordedRequest } from "../fixtures/mock-upstream/ty
 import { TEST_ADMIN_TOKEN } from "../helpers/gateway.ts";
 import { dropSchema, randomSchemaName, requirePostgres, testPostgresUrl } from "../helpers/postgres.ts";
 import { requireRedis, testRedisUrl } from "../helpers/redis.ts";
+import {
+  BOUND_NANO,
+  LEFT_NANO,
+  LIMIT_NANO,
+  MAX_TOKENS,
+  MODEL,
+  NANO,
+  runSessions,
+  type Standing,
+  sleep,
+  standingIn,
+  TOO_SMALL,
+  usd,
+} from "./claude-code-sessions.ts";
 
 // Issue acceptance 1 and 2 with real OS processes: three `tollgate start` processes sharing one PostgreSQL schema and
 // one Redis (counters, governance snapshot sync, session hints), as a real cluster runs. budget-concurrency.test.ts
 // runs the same traffic against three gateways inside one Node process; this file proves nothing there depends on
 // sharing a process (module state, one event loop, one clock).
 //
-// The traffic and its checks are those of budget-concurrency.test.ts (copied: that file registers its own tests when
-// imported). claude-sonnet-4-6 is priced as claude-sonnet-4-5: $3 input, $15 output, $0.30 cache read, $3.75 cache
+// The traffic and how refusals are read are budget-concurrency.test.ts's (claude-code-sessions.ts). claude-sonnet-4-6 is priced as claude-sonnet-4-5: $3 input, $15 output, $0.30 cache read, $3.75 cache
 // write (5 min) per million tokens; a ~125k-token turn costs ≈ $0.05–$0.09, ~75 turns drain $5.
-const NANO = 1_000_000_000;
-const LIMIT_NANO = 5 * NANO;
-const GRANULARITY_NANO = 10_000_000; // the default top-up step (1¢)
-const SESSIONS = 20;
 const PROCESSES = 3;
-/** The stated bound: committed ≤ limit + granularity × streams in flight (at most one per session). */
-const BOUND_NANO = LIMIT_NANO + GRANULARITY_NANO * SESSIONS;
-/** "Requests keep being admitted until less than 2 % of the budget is left." */
-const LEFT_NANO = LIMIT_NANO / 50;
-
-const MODEL = "claude-sonnet-4-6";
-const MAX_TOKENS = 64_000;
-const BASE_BYTES = 440_000;
-const GROWTH_BYTES = 8_000;
-const GROWTH_TOKENS = GROWTH_BYTES / 4;
-const MIN_WORDS = 100;
-const MAX_WORDS = 3_000;
-const ARRIVAL_MS = 20;
-const COLD = 4;
-const THINK_MS = 20;
-const BACKOFF_MS = 30;
-const RETRIES = 3;
 /** How long one process may take to print its "listening" line (a cold start on a loaded 2-core machine is slow). */
 const START_DEADLINE_MS = 60_000;
-
-const FILLER = (() => {
-  const words = ["const", "return", "function", "import", "export", "await", "value", "result", "error", "index"];
-  const parts: string[] = [];
-  let length = 0;
-  for (let i = 0; length < BASE_BYTES + 200 * GROWTH_BYTES; i++) {
-    const word = words[(i * 7 + (i >> 3)) % words.length] ?? "x";
-    parts.push(word);
-    length += word.length + 1;
-  }
-  return parts.join(" ");
-})();
-const SYSTEM = "You are Claude Code, Anthropic's official CLI for Claude. ".repeat(40);
-
-/** mulberry32: the same traffic on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const usd = (nano: number) => `$${(nano / NANO).toFixed(4)}`;
 
 // ---------------------------------------------------------------------------------------------------------------
 // The processes.
@@ -143,140 +107,6 @@ async function admin(gw: GatewayProcess, method: string, path: string, body?: un
   );
   return json;
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// The traffic (as budget-concurrency.test.ts, with lanes naming a process instead of an in-process gateway).
-
-interface Lane {
-  gateway: GatewayProcess;
-  secret: string;
-}
-
-interface Traffic {
-  completed: number;
-  stoppedAtMaxTokens: number;
-  cuts: string[];
-  refusals: string[];
-  unexpected: string[];
-  maxInFlight: number;
-  meanInFlight: number;
-}
-
-/** 20 sessions, each sending its turns one after another until the budget refuses it RETRIES + 1 times running. */
-async function runSessions(laneOf: (session: number, attempt: number) => Lane, seed: number): Promise<Traffic> {
-  const traffic: Traffic = {
-    completed: 0,
-    stoppedAtMaxTokens: 0,
-    cuts: [],
-    refusals: [],
-    unexpected: [],
-    maxInFlight: 0,
-    meanInFlight: 0,
-  };
-  let inFlight = 0;
-  let area = 0;
-  let busy = 0;
-  let last = performance.now();
-  const track = (delta: number) => {
-    const now = performance.now();
-    if (inFlight > 0) {
-      area += inFlight * (now - last);
-      busy += now - last;
-    }
-    last = now;
-    inFlight += delta;
-    traffic.maxInFlight = Math.max(traffic.maxInFlight, inFlight);
-  };
-  const started = Array.from({ length: SESSIONS }, () => Promise.withResolvers<void>());
-  const arrived = Array.from({ length: SESSIONS }, () => Promise.withResolvers<void>());
-  const session = async (index: number) => {
-    const rng = prng(seed * 1000 + index);
-    await started[index - 1]?.promise;
-    await sleep(ARRIVAL_MS);
-    await arrived[index - COLD]?.promise;
-    started[index]?.resolve();
-    let turn = 0;
-    let strikes = 0;
-    const clients = new Map<GatewayProcess, Anthropic>();
-    for (let attempt = 0; strikes <= RETRIES; attempt++) {
-      const lane = laneOf(index, attempt);
-      const client =
-        clients.get(lane.gateway) ??
-        new Anthropic({
-          apiKey: lane.secret,
-          baseURL: `${lane.gateway.url}/anthropic`,
-          maxRetries: 0,
-          defaultHeaders: { "x-claude-code-session-id": `session-${seed}-${index}` },
-        });
-      clients.set(lane.gateway, client);
-      const prompt = `session ${index}: ${FILLER.slice(0, BASE_BYTES + index * 1_000 + turn * GROWTH_BYTES)}`;
-      const body = {
-        model: MODEL,
-        max_tokens: MAX_TOKENS,
-        stream: true as const,
-        system: SYSTEM,
-        messages: [{ role: "user" as const, content: prompt }],
-      };
-      const tokens = Math.ceil(Buffer.byteLength(JSON.stringify(body)) / 4);
-      const words = MIN_WORDS + Math.floor(rng() * (MAX_WORDS - MIN_WORDS + 1));
-      const script = {
-        scenario: "text",
-        text: "ok ".repeat(words).trimEnd(),
-        chunkDelayMs: 1 + Math.floor(rng() * 3),
-        usage: {
-          input_tokens: 50,
-          cache_read_input_tokens: tokens - 50 - GROWTH_TOKENS,
-          cache_creation_input_tokens: GROWTH_TOKENS,
-          cache_creation: { ephemeral_5m_input_tokens: GROWTH_TOKENS, ephemeral_1h_input_tokens: 0 },
-        },
-      };
-      track(1);
-      try {
-        const stream = await client.messages.create(body, { headers: { "x-mock-script": JSON.stringify(script) } });
-        let stop: string | null = null;
-        for await (const event of stream) {
-          arrived[index]?.resolve();
-          if (event.type === "message_delta") stop = event.delta.stop_reason;
-        }
-        track(-1);
-        traffic.completed++;
-        if (stop === "max_tokens") traffic.stoppedAtMaxTokens++;
-        turn++;
-        strikes = 0;
-        await sleep(rng() * THINK_MS);
-      } catch (err) {
-        arrived[index]?.resolve();
-        track(-1);
-        const status = err instanceof Anthropic.APIError ? err.status : undefined;
-        const message = err instanceof Error ? err.message : String(err);
-        if (status === 402) traffic.refusals.push(message);
-        else if (/Budget .* exhausted.*cut short/s.test(message)) traffic.cuts.push(message);
-        else traffic.unexpected.push(`${lane.gateway.name} ${status ?? "stream"}: ${message.slice(0, 300)}`);
-        strikes++;
-        await sleep(BACKOFF_MS);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: SESSIONS }, (_, i) => session(i)));
-  traffic.meanInFlight = busy > 0 ? area / busy : 0;
-  return traffic;
-}
-
-interface Standing {
-  free: number;
-  unspent: number;
-}
-
-function standingIn(message: string): Standing | null {
-  const m = /\$([\d.]+) spent(?: and \$([\d.]+) held by requests in flight(?: \([^)]*\))?)? of its \$([\d.]+) /.exec(
-    message,
-  );
-  if (!m) return null;
-  const nano = (s: string | undefined) => Math.round(Number(s ?? "0") * NANO);
-  return { free: nano(m[3]) - nano(m[1]) - nano(m[2]), unspent: nano(m[3]) - nano(m[1]) };
-}
-
-const TOO_SMALL = /is nearly exhausted: .* what is left buys \d+ output tokens/;
 
 interface BudgetView {
   name: string;

@@ -13,6 +13,11 @@
 
 /** The body as Latin-1 text, or null when it holds a `\u0080`–`\u00ff` escape (parsed, it would not be a byte). */
 export function byteView(raw: Buffer): string | null {
+  return hasByteEscape(raw) ? null : raw.toString("latin1");
+}
+
+/** Whether the body holds a `\u0080`–`\u00ff` escape: its byte view would not be exact. */
+export function hasByteEscape(raw: Buffer): boolean {
   for (let i = raw.indexOf("\\u00"); i !== -1; i = raw.indexOf("\\u00", i + 4)) {
     // Preceded by an odd number of backslashes, "\u" is an escape (an even number: an escaped backslash + "u").
     let slashes = 0;
@@ -21,15 +26,20 @@ export function byteView(raw: Buffer): string | null {
     const c = raw[i + 4];
     // 8, 9, a-f, A-F: U+0080–U+00FF.
     if (c !== undefined && ((c >= 0x38 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))) {
-      return null;
+      return true;
     }
   }
-  return raw.toString("latin1");
+  return false;
 }
 
 /** The bytes of serialised byte-view JSON, or null when it holds a character above U+00FF. */
 export function bytesOfView(text: string): Buffer | null {
-  return NOT_LATIN1.test(text) ? null : Buffer.from(text, "latin1");
+  return isByteView(text) ? Buffer.from(text, "latin1") : null;
+}
+
+/** Whether the text holds only characters U+0000–U+00FF (each stands for one byte). */
+export function isByteView(text: string): boolean {
+  return !NOT_LATIN1.test(text);
 }
 
 /** A byte-view string as the text it stands for (for messages shown to people). */

@@ -8,12 +8,13 @@ import type { RenderableError } from "../dialects/shared/error-shape.ts";
 import { SseFramer } from "../dialects/shared/sse-framer.ts";
 import { type ErrorKind, GatewayError } from "../errors/catalog.ts";
 import { streamCutError } from "../governance/budget-gate.ts";
+import { holdsMarker, restoreLongStrings, type SetAside, setAsideLongStrings } from "../json/long-strings.ts";
 import { totalInputTokens } from "../metering/usage.ts";
 import { upstreamErrorSummary, upstreamFailure } from "../passthrough/upstream-errors.ts";
 import type { Operation } from "../providers/endpoints.ts";
 import type { CanonicalStreamEvent, ChatDialect, JsonObject, SseEvent, StreamMapper } from "../translate/canonical.ts";
 import { clientTranslatorFor, type DialectTranslator, TranslationError, translatorFor } from "../translate/index.ts";
-import { bytesOfView, byteView, textOfView } from "./byte-view.ts";
+import { bytesOfView, hasByteEscape, isByteView, textOfView } from "./byte-view.ts";
 import type { CallState } from "./call-state.ts";
 import { formatUsd } from "./money.ts";
 import type { Relay } from "./relay-body.ts";
@@ -35,6 +36,8 @@ export interface TranslationPlan {
   /** A Chat Completions client asked for the final usage chunk. */
   includeUsage: boolean;
   warnings: string[];
+  /** How the body was read: long strings set aside (json/long-strings.ts), all parsed as bytes, or as UTF-8. */
+  readAs: "set-aside" | "byte-view" | "utf8";
   /** The id the client's reply carries instead of one derived from the provider's (a stored Responses reply). */
   responseId?: string;
   /** Called with the Response object a Responses client received, when the call succeeded (the response store). */
@@ -42,8 +45,8 @@ export interface TranslationPlan {
 }
 
 /**
- * Plans a translated call: the client's body → canonical → the target dialect's body. The whole body is parsed here
- * (translation needs it); `maxOutputTokens` is the budget's lowered cap, when admission set one. Throws a 400
+ * Plans a translated call: the client's body → canonical → the target dialect's body. The body is parsed here, its
+ * long text set aside and put back as bytes (json/long-strings.ts); `maxOutputTokens` is the budget's lowered cap, when admission set one. Throws a 400
  * GatewayError (TG_TRANSLATION / TG_INVALID_JSON) the client sees in its own dialect.
  */
 export function planTranslation(input: {
@@ -58,20 +61,36 @@ export function planTranslation(input: {
   provider: string;
   /** The gateway keeps the Responses state (pipeline/stored-responses.ts): `store` is honoured, not warned about. */
   serverState?: boolean;
+  /** Parse every string instead of setting long ones aside (json/long-strings.ts): for tests comparing the two. */
+  parseAllStrings?: boolean;
 }): TranslationPlan {
-  // Fast path: the body as one-byte text (byte-view.ts); UTF-8 when the view cannot carry it exactly.
-  const view = byteView(input.raw);
-  if (view !== null) {
-    const plan = translate(input, view, true);
+  // Fast path: the body as one-byte text (byte-view.ts) with its long text set aside (long-strings.ts); then the
+  // whole view parsed; UTF-8 when the view cannot carry the body exactly.
+  if (!hasByteEscape(input.raw)) {
+    const aside = input.parseAllStrings === true ? null : setAsideLongStrings(input.raw);
+    const plan = aside === null ? null : translateSetAside(input, aside);
     if (plan !== null) return plan;
+    const parsed = translate(input, input.raw.toString("latin1"), true);
+    if (parsed !== null) return parsed;
   }
   return translate(input, input.raw.toString("utf8"), false) as TranslationPlan;
+}
+
+/** The translation of the body with its long strings set aside, or null when any step needs the parsed strings. */
+function translateSetAside(input: Parameters<typeof planTranslation>[0], aside: SetAside): TranslationPlan | null {
+  try {
+    const plan = translate(input, aside.text, true, (serialised) => restoreLongStrings(serialised, input.raw, aside));
+    return plan !== null && !plan.warnings.some(holdsMarker) ? plan : null;
+  } catch {
+    return null; // the parsed body gives the exact error
+  }
 }
 
 function translate(
   input: Parameters<typeof planTranslation>[0],
   text: string,
   byteViewed: boolean,
+  restore?: (serialised: string) => Buffer | null,
 ): TranslationPlan | null {
   let json: unknown;
   try {
@@ -91,7 +110,7 @@ function translate(
     }
     const upstream = target.canonicalToRequest(request, { provider: input.provider });
     const serialised = JSON.stringify(upstream.value);
-    const body = byteViewed ? bytesOfView(serialised) : Buffer.from(serialised);
+    const body = byteViewed ? bytesOfSerialisedView(serialised, restore) : Buffer.from(serialised);
     if (body === null) return null;
     const warnings = [...canonical.warnings, ...upstream.warnings];
     return {
@@ -104,6 +123,7 @@ function translate(
       clientModel: input.clientModel,
       includeUsage: asksUsage(json),
       warnings: byteViewed ? warnings.map(textOfView) : warnings,
+      readAs: restore !== undefined ? "set-aside" : byteViewed ? "byte-view" : "utf8",
     };
   } catch (err) {
     if (err instanceof TranslationError) {
@@ -111,6 +131,12 @@ function translate(
     }
     throw err;
   }
+}
+
+/** Byte-view JSON as bytes, its set-aside strings put back; null when it cannot be written exactly. */
+function bytesOfSerialisedView(serialised: string, restore?: (serialised: string) => Buffer | null): Buffer | null {
+  if (restore === undefined) return bytesOfView(serialised);
+  return isByteView(serialised) ? restore(serialised) : null;
 }
 
 function withoutStore(json: unknown): unknown {

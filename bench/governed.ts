@@ -26,7 +26,7 @@ import type { Workload } from "./workloads.ts";
 // process as the second one does.
 
 /** Turns each arm's measured time is split into (see measureInterleavedArms). */
-export const governedRounds = 5;
+export const governedRounds = 11;
 
 export interface GatewayRestart {
   /** Runs while the gateway is stopped (its log flushed). */

@@ -7,14 +7,9 @@
  * those bytes.
  *
  * It is exact only when nothing in between turns a byte into a character above U+00FF or interprets a `\u0080`–
- * `\u00ff` escape as a character: `byteView` refuses bodies with such escapes, and `bytesOfView` refuses output
- * with characters above U+00FF (text a translator made up); the caller then falls back to UTF-8.
+ * `\u00ff` escape as a character: bodies with such escapes (`hasByteEscape`) are not viewed, and `bytesOfView`
+ * refuses output with characters above U+00FF (text a translator made up); the caller then falls back to UTF-8.
  */
-
-/** The body as Latin-1 text, or null when it holds a `\u0080`–`\u00ff` escape (parsed, it would not be a byte). */
-export function byteView(raw: Buffer): string | null {
-  return hasByteEscape(raw) ? null : raw.toString("latin1");
-}
 
 /** Whether the body holds a `\u0080`–`\u00ff` escape: its byte view would not be exact. */
 export function hasByteEscape(raw: Buffer): boolean {

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { bytesOfView, byteView, textOfView } from "../../src/pipeline/byte-view.ts";
+import { bytesOfView, hasByteEscape, textOfView } from "../../src/pipeline/byte-view.ts";
+
+/** The body as translation reads it: Latin-1 text, or null when a \u0080–\u00ff escape makes that inexact. */
+const byteView = (raw: Buffer): string | null => (hasByteEscape(raw) ? null : raw.toString("latin1"));
 
 describe("byte view (translation reads bodies as one-byte text)", () => {
   test("non-ASCII text survives parse → stringify byte for byte", () => {

@@ -43,7 +43,7 @@ export function computeCost(card: RateCard, usage: Usage, options: CostOptions):
     }
   }
   const rates = ratesForInputSize(card, totalInputTokens(usage));
-  let numerator = 0n;
+  const sum = new ExactSum();
   let unpriced = false;
   const add = (tokens: number, rate: number | undefined, bucket: string): void => {
     if (tokens === 0) return;
@@ -52,7 +52,7 @@ export function computeCost(card: RateCard, usage: Usage, options: CostOptions):
       warnings.push(`price unknown: ${tokens} ${bucket} tokens and no price for them`);
       return;
     }
-    numerator += BigInt(tokens) * BigInt(rate);
+    sum.add(tokens, rate);
   };
 
   add(usage.input, rates.input, "input");
@@ -60,20 +60,64 @@ export function computeCost(card: RateCard, usage: Usage, options: CostOptions):
   add(usage.cacheWrite5m, cacheWrite5mRate(rates, usage.cacheWrite5m, warnings), "5-minute cache-write");
   add(usage.cacheWrite1h, cacheWrite1hRate(rates, usage.cacheWrite1h, options, warnings), "1-hour cache-write");
   addOutput(usage, rates, add, warnings);
-  if (rates.requestPerK !== undefined) {
-    // Per request: requestPerK / 1000 nano-USD = requestPerK × 1000 / 1e6, on the same denominator as tokens.
-    numerator += BigInt(rates.requestPerK) * 1000n;
-  }
+  // Per request: requestPerK / 1000 nano-USD = requestPerK × 1000 / 1e6, on the same denominator as tokens.
+  if (rates.requestPerK !== undefined) sum.add(rates.requestPerK, 1000);
 
   if (unpriced) return { costNanoUsd: null, warnings };
-  const nano = (numerator + MILLION / 2n) / MILLION;
-  if (nano > MAX_SAFE) {
-    warnings.push(`cost ${formatNanoUsd(nano)} USD exceeds what one request can plausibly cost; recorded as unknown`);
+  const nano = sum.nanoUsd();
+  if (nano === null) {
+    const cost = formatNanoUsd(sum.bigNanoUsd());
+    warnings.push(`cost ${cost} USD exceeds what one request can plausibly cost; recorded as unknown`);
     return { costNanoUsd: null, warnings };
   }
   // A safe integer: Number.MAX_SAFE_INTEGER nano-USD is about 9 million USD, far above any single request.
-  return { costNanoUsd: Number(nano), warnings };
+  return { costNanoUsd: nano, warnings };
 }
+
+/**
+ * Σ tokens × rate (rates in nano-USD per million tokens), exactly: in plain numbers while every product and the
+ * running sum stay safe integers (below 2⁵³ ≈ 9·10¹⁵; 200,000 tokens at $15/M are 3·10¹⁵), in BigInt from the first
+ * term that does not. Numbers allocate nothing: a BigInt per term made pricing cost about a microsecond a call, and
+ * budgets price every keyed request three times (two estimates, the settlement).
+ */
+class ExactSum {
+  #small = 0;
+  #big: bigint | null = null;
+
+  add(tokens: number, rate: number): void {
+    if (this.#big === null) {
+      const product = tokens * rate;
+      // Both factors are safe integers; a product at most MAX_SAFE_INTEGER is computed exactly.
+      if (Number.isSafeInteger(product) && Number.isSafeInteger(this.#small + product)) {
+        this.#small += product;
+        return;
+      }
+      this.#big = BigInt(this.#small);
+    }
+    this.#big += BigInt(tokens) * BigInt(rate);
+  }
+
+  /** The sum ÷ 10⁶ rounded half-up, as nano-USD; null when it is not a safe integer. */
+  nanoUsd(): number | null {
+    if (this.#big === null && Number.isSafeInteger(this.#small + HALF_MILLION)) {
+      const n = this.#small + HALF_MILLION;
+      // Floor division in doubles, corrected to the exact integer quotient.
+      let q = Math.floor(n / 1_000_000);
+      if (q * 1_000_000 > n) q--;
+      else if ((q + 1) * 1_000_000 <= n) q++;
+      return q;
+    }
+    const nano = this.bigNanoUsd();
+    return nano > MAX_SAFE ? null : Number(nano);
+  }
+
+  bigNanoUsd(): bigint {
+    const total = this.#big ?? BigInt(this.#small);
+    return (total + MILLION / 2n) / MILLION;
+  }
+}
+
+const HALF_MILLION = 500_000;
 
 function cacheReadRate(rates: Rates, tokens: number, warnings: string[]): number | undefined {
   if (rates.cacheRead !== undefined || tokens === 0) return rates.cacheRead;

@@ -181,4 +181,20 @@ export interface CounterStore {
   renewLease(key: string, leaseId: string, ttlMs: number): Promise<RenewResult>;
   releaseLease(key: string, leaseId: string): Promise<SettleResult>;
   close(): Promise<void>;
+  /**
+   * The same operations answered at once, by a store that does its work synchronously (in process). The gates use
+   * them on every request: no promise, no await turn, no suspended function per counter call. Absent for Redis.
+   * They throw where the promise API rejects.
+   */
+  readonly immediate?: ImmediateCounterOps;
+}
+
+/** The per-request subset of CounterStore, synchronous (see CounterStore.immediate). */
+export interface ImmediateCounterOps {
+  reserve(request: ReserveRequest): ReserveResult;
+  commit(id: string, items: readonly SettleItem[]): SettleResult;
+  release(id: string): SettleResult;
+  hit(items: readonly RateItem[], options?: HitOptions): HitResult;
+  acquire(key: string, max: number, leaseId: string, ttlMs: number): LeaseResult;
+  releaseLease(key: string, leaseId: string): SettleResult;
 }

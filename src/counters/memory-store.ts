@@ -9,6 +9,7 @@ import type {
   CounterValue,
   HitOptions,
   HitResult,
+  ImmediateCounterOps,
   LeaseResult,
   LimitRefusal,
   RateItem,
@@ -59,17 +60,17 @@ interface Reservation extends Expiring {
   readonly amounts: number[];
 }
 
-// Shared settled promises: the common answers allocate nothing on the hot path.
+// Shared answers and settled promises: the common answers allocate nothing on the hot path.
 const ADMITTED: Admitted = Object.freeze({ ok: true as const });
 const ADMITTED_P = Promise.resolve(ADMITTED);
-const DUPLICATE_P: Promise<ReserveResult> = Promise.resolve(
-  Object.freeze({ ok: false as const, reason: "duplicate_id" as const }),
-);
+const DUPLICATE: ReserveResult = Object.freeze({ ok: false as const, reason: "duplicate_id" as const });
+const FOUND: SettleResult = Object.freeze({ found: true });
+const NOT_FOUND: SettleResult = Object.freeze({ found: false });
 const UNKNOWN_P: Promise<AdjustResult> = Promise.resolve(
   Object.freeze({ ok: false as const, reason: "unknown_reservation" as const }),
 );
-const FOUND_P: Promise<SettleResult> = Promise.resolve(Object.freeze({ found: true }));
-const NOT_FOUND_P: Promise<SettleResult> = Promise.resolve(Object.freeze({ found: false }));
+const FOUND_P: Promise<SettleResult> = Promise.resolve(FOUND);
+const NOT_FOUND_P: Promise<SettleResult> = Promise.resolve(NOT_FOUND);
 const RENEWED_P: Promise<RenewResult> = Promise.resolve(Object.freeze({ ok: true }));
 const NOT_RENEWED_P: Promise<RenewResult> = Promise.resolve(Object.freeze({ ok: false }));
 const VOID_P: Promise<void> = Promise.resolve();
@@ -108,8 +109,8 @@ function refusal(
 
 /**
  * Counters in this process: one gateway process, no sharing. Every operation is synchronous inside (the promise
- * only satisfies the shared interface), so a JS turn is the atomic unit: no interleaving can split a check from
- * its write. Expired reservations are dropped through an expiry heap on every call; old counters, windows and
+ * only satisfies the shared interface; `immediate` skips it), so a JS turn is the atomic unit: no interleaving can
+ * split a check from its write. Expired reservations are dropped through an expiry heap on every call; old counters, windows and
  * leases are forgotten by an incremental sweep.
  */
 export class MemoryCounterStore implements CounterStore {
@@ -136,9 +137,18 @@ export class MemoryCounterStore implements CounterStore {
     this.#nextSweepAtMs = this.#clock.now() + this.#sweepIntervalMs;
   }
 
+  readonly immediate: ImmediateCounterOps = {
+    reserve: (request) => this.#reserve(request),
+    commit: (id, items) => this.#commit(id, items),
+    release: (id) => this.#release(id),
+    hit: (items, options) => this.#hit(items, options?.force === true),
+    acquire: (key, max, leaseId, ttlMs) => this.#acquire(key, max, leaseId, ttlMs),
+    releaseLease: (key, leaseId) => this.#releaseLease(key, leaseId),
+  };
+
   reserve(request: ReserveRequest): Promise<ReserveResult> {
     try {
-      return this.#reserve(request);
+      return Promise.resolve(this.#reserve(request));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -154,19 +164,7 @@ export class MemoryCounterStore implements CounterStore {
 
   commit(id: string, items: readonly SettleItem[]): Promise<SettleResult> {
     try {
-      checkName(id, "id");
-      validateSettleItems(items);
-      const now = this.#now();
-      const reservation = this.#reservations.get(id);
-      if (reservation !== undefined) this.#drop(reservation);
-      for (let i = 0; i < items.length; i++) {
-        const item = items[i] as SettleItem;
-        const counter = this.#counterFor(item.key, now);
-        counter.committed += item.amount;
-        counter.booked = true;
-        extendExpiry(counter, item.expireAtMs, Number.NEGATIVE_INFINITY);
-      }
-      return reservation === undefined ? NOT_FOUND_P : FOUND_P;
+      return this.#commit(id, items) === FOUND ? FOUND_P : NOT_FOUND_P;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -174,12 +172,7 @@ export class MemoryCounterStore implements CounterStore {
 
   release(id: string): Promise<SettleResult> {
     try {
-      checkName(id, "id");
-      this.#now();
-      const reservation = this.#reservations.get(id);
-      if (reservation === undefined) return NOT_FOUND_P;
-      this.#drop(reservation);
-      return FOUND_P;
+      return this.#release(id) === FOUND ? FOUND_P : NOT_FOUND_P;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -243,7 +236,8 @@ export class MemoryCounterStore implements CounterStore {
 
   hit(items: readonly RateItem[], options?: HitOptions): Promise<HitResult> {
     try {
-      return this.#hit(items, options?.force === true);
+      const result = this.#hit(items, options?.force === true);
+      return result === ADMITTED ? ADMITTED_P : Promise.resolve(result);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -251,29 +245,8 @@ export class MemoryCounterStore implements CounterStore {
 
   acquire(key: string, max: number, leaseId: string, ttlMs: number): Promise<LeaseResult> {
     try {
-      checkName(key, "key");
-      checkNonNegative(max, "max");
-      checkName(leaseId, "leaseId");
-      checkPositive(ttlMs, "ttlMs");
-      const now = this.#now();
-      let leases = this.#leases.get(key);
-      if (leases === undefined) {
-        leases = new Map();
-        this.#leases.set(key, leases);
-      }
-      const held = leases.get(leaseId);
-      if (held !== undefined && held > now) {
-        leases.set(leaseId, now + ttlMs);
-        return ADMITTED_P;
-      }
-      if (held !== undefined) leases.delete(leaseId);
-      // Dead leases are only looked for when they could matter: at the cap.
-      if (leases.size >= max) {
-        for (const [id, expiresAtMs] of leases) if (expiresAtMs <= now) leases.delete(id);
-        if (leases.size >= max) return Promise.resolve({ ok: false, reason: "full", active: leases.size });
-      }
-      leases.set(leaseId, now + ttlMs);
-      return ADMITTED_P;
+      const result = this.#acquire(key, max, leaseId, ttlMs);
+      return result === ADMITTED ? ADMITTED_P : Promise.resolve(result);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -301,14 +274,7 @@ export class MemoryCounterStore implements CounterStore {
 
   releaseLease(key: string, leaseId: string): Promise<SettleResult> {
     try {
-      checkName(key, "key");
-      checkName(leaseId, "leaseId");
-      const now = this.#now();
-      const leases = this.#leases.get(key);
-      const held = leases?.get(leaseId);
-      if (leases === undefined || held === undefined) return NOT_FOUND_P;
-      leases.delete(leaseId);
-      return held > now ? FOUND_P : NOT_FOUND_P;
+      return this.#releaseLease(key, leaseId) === FOUND ? FOUND_P : NOT_FOUND_P;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -357,19 +323,81 @@ export class MemoryCounterStore implements CounterStore {
     };
   }
 
-  #reserve(request: ReserveRequest): Promise<ReserveResult> {
+  #commit(id: string, items: readonly SettleItem[]): SettleResult {
+    checkName(id, "id");
+    validateSettleItems(items);
+    const now = this.#now();
+    const reservation = this.#reservations.get(id);
+    if (reservation !== undefined) this.#drop(reservation);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as SettleItem;
+      const counter = this.#counterFor(item.key, now);
+      counter.committed += item.amount;
+      counter.booked = true;
+      extendExpiry(counter, item.expireAtMs, Number.NEGATIVE_INFINITY);
+    }
+    return reservation === undefined ? NOT_FOUND : FOUND;
+  }
+
+  #release(id: string): SettleResult {
+    checkName(id, "id");
+    this.#now();
+    const reservation = this.#reservations.get(id);
+    if (reservation === undefined) return NOT_FOUND;
+    this.#drop(reservation);
+    return FOUND;
+  }
+
+  #acquire(key: string, max: number, leaseId: string, ttlMs: number): LeaseResult {
+    checkName(key, "key");
+    checkNonNegative(max, "max");
+    checkName(leaseId, "leaseId");
+    checkPositive(ttlMs, "ttlMs");
+    const now = this.#now();
+    let leases = this.#leases.get(key);
+    if (leases === undefined) {
+      leases = new Map();
+      this.#leases.set(key, leases);
+    }
+    const held = leases.get(leaseId);
+    if (held !== undefined && held > now) {
+      leases.set(leaseId, now + ttlMs);
+      return ADMITTED;
+    }
+    if (held !== undefined) leases.delete(leaseId);
+    // Dead leases are only looked for when they could matter: at the cap.
+    if (leases.size >= max) {
+      for (const [id, expiresAtMs] of leases) if (expiresAtMs <= now) leases.delete(id);
+      if (leases.size >= max) return { ok: false, reason: "full", active: leases.size };
+    }
+    leases.set(leaseId, now + ttlMs);
+    return ADMITTED;
+  }
+
+  #releaseLease(key: string, leaseId: string): SettleResult {
+    checkName(key, "key");
+    checkName(leaseId, "leaseId");
+    const now = this.#now();
+    const leases = this.#leases.get(key);
+    const held = leases?.get(leaseId);
+    if (leases === undefined || held === undefined) return NOT_FOUND;
+    leases.delete(leaseId);
+    return held > now ? FOUND : NOT_FOUND;
+  }
+
+  #reserve(request: ReserveRequest): ReserveResult {
     checkName(request.id, "id");
     checkPositive(request.ttlMs, "ttlMs");
     const items = request.items;
     validateBudgetItems(items);
     const now = this.#now();
-    if (this.#reservations.has(request.id)) return DUPLICATE_P;
+    if (this.#reservations.has(request.id)) return DUPLICATE;
     let headroom = Number.MAX_SAFE_INTEGER;
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as BudgetItem;
       const counter = this.#live(item.key, now);
       const used = counter === undefined ? 0 : counter.committed + counter.reserved;
-      if (used + item.amount > item.limit) return Promise.resolve(refusal(item, i, counter, item.amount));
+      if (used + item.amount > item.limit) return refusal(item, i, counter, item.amount);
       headroom = Math.min(headroom, item.limit - used - item.amount);
     }
     const expiresAtMs = now + request.ttlMs;
@@ -393,7 +421,7 @@ export class MemoryCounterStore implements CounterStore {
     }
     this.#reservations.set(request.id, reservation);
     this.#heap.push(reservation);
-    return Promise.resolve({ ok: true, headroom });
+    return { ok: true, headroom };
   }
 
   #adjust(id: string, items: readonly AdjustItem[], ttlMs: number | undefined): Promise<AdjustResult> {
@@ -433,7 +461,7 @@ export class MemoryCounterStore implements CounterStore {
     return ADMITTED_P;
   }
 
-  #hit(items: readonly RateItem[], force: boolean): Promise<HitResult> {
+  #hit(items: readonly RateItem[], force: boolean): HitResult {
     validateRateItems(items, force);
     const now = this.#now();
     const windows = this.#hitWindows;
@@ -461,20 +489,20 @@ export class MemoryCounterStore implements CounterStore {
     if (worst >= 0) {
       const item = items[worst] as RateItem;
       windows.length = 0;
-      return Promise.resolve({
+      return {
         ok: false,
         key: item.key,
         index: worst,
         current: (this.#windows.get(item.key) as SlidingWindow).total,
         limit: item.limit,
         retryAfterMs: worstRetry,
-      });
+      };
     }
     for (let i = 0; i < items.length; i++) {
       (windows[i] as SlidingWindow).add(buckets[i] as number, (items[i] as RateItem).cost ?? 1);
     }
     windows.length = 0;
-    return ADMITTED_P;
+    return ADMITTED;
   }
 
   /** The clock reading for one operation; drops expired reservations and advances the sweep first. */

@@ -1,5 +1,11 @@
 import type { Clock } from "../clock.ts";
-import type { CounterStore, CounterValue } from "../counters/counter-store.ts";
+import type {
+  CounterStore,
+  CounterValue,
+  ReserveRequest,
+  ReserveResult,
+  SettleItem,
+} from "../counters/counter-store.ts";
 import { CountersUnavailableError } from "../counters/errors.ts";
 import { GatewayError } from "../errors/catalog.ts";
 import type { Usage } from "../metering/usage.ts";
@@ -68,6 +74,21 @@ function hasProviderScoped(list: readonly BudgetSnapshot[]): boolean {
 
 /** Output cap assumed for a client that sent none, when deciding whether the remainder covers the worst case. */
 const UNCAPPED_OUTPUT_TOKENS = 32_768;
+
+/** Admission's working figures for one request (BudgetGate.planHold). */
+interface HoldPlan {
+  estimate: CostEstimate;
+  items: HeldItem[];
+  /** Clock time of admission. */
+  now: number;
+  perToken: number;
+  /** The input part of the estimate (strict: the worst case). */
+  input: number;
+  /** The output cap the hold is planned for. */
+  cap: number;
+  /** What is reserved. */
+  amount: number;
+}
 /** Counters outlive their window by a day (late settlements still land in the right window). */
 const COUNTER_GRACE_MS = 24 * 3_600_000;
 
@@ -143,31 +164,72 @@ export class BudgetGate {
 
   /**
    * Reserves on every budget (the estimate; strict: the worst case), lowering the output cap when the remainder
-   * cannot cover the worst case; or throws a GatewayError (402; 400 for an unknown price; 503 counters down).
+   * cannot cover the worst case; or refuses with a GatewayError (402; 400 for an unknown price; 503 counters down).
+   * With in-process counters an admitted request's hold comes at once, not as a promise (no await turn per request);
+   * a refusal is always a rejected promise.
    */
-  async admit(budgets: readonly BudgetSnapshot[], request: BudgetRequest): Promise<BudgetHold | null> {
+  admit(budgets: readonly BudgetSnapshot[], request: BudgetRequest): BudgetHold | null | Promise<BudgetHold | null> {
     if (budgets.length === 0) return null;
-    if (request.sessionId !== null) await this.#estimator.prefetch(estimateRequest(request));
+    const fetching = request.sessionId === null ? null : this.#estimator.prefetch(estimateRequest(request));
+    const now = this.#counters.immediate;
+    if (fetching !== null || now === undefined) return this.#admitLater(fetching, budgets, request);
+    try {
+      const plan = this.#planHold(budgets, request);
+      let result = now.reserve(this.#reserveRequest(request.id, plan.items, plan.amount));
+      const room = this.#roomLeft(plan, result);
+      if (room !== null) {
+        plan.amount = room;
+        result = now.reserve(this.#reserveRequest(request.id, plan.items, room));
+      }
+      return this.#holdFrom(request, plan, result);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async #admitLater(
+    fetching: Promise<void> | null,
+    budgets: readonly BudgetSnapshot[],
+    request: BudgetRequest,
+  ): Promise<BudgetHold> {
+    if (fetching !== null) await fetching;
+    const plan = this.#planHold(budgets, request);
+    let result = await this.#reserve(request.id, plan.items, plan.amount);
+    const room = this.#roomLeft(plan, result);
+    if (room !== null) {
+      plan.amount = room;
+      result = await this.#reserve(request.id, plan.items, room);
+    }
+    return this.#holdFrom(request, plan, result);
+  }
+
+  /** What admission reserves: the estimate, the budgets' current windows and the first amount to try. */
+  #planHold(budgets: readonly BudgetSnapshot[], request: BudgetRequest): HoldPlan {
     const estimate = this.#estimate(request);
     const now = this.#clock.now();
     const items: HeldItem[] = new Array(budgets.length);
     for (let i = 0; i < budgets.length; i++) items[i] = this.#heldItem(budgets[i] as BudgetSnapshot, now);
-    const { strict, minOutputTokens } = this.#enforcement;
+    const strict = this.#enforcement.strict;
     const perToken = Math.max(1, estimate.outputNanoUsdPerToken);
     const input = strict ? estimate.worstInputNanoUsd : estimate.inputNanoUsd;
-    const clientCap = request.maxOutputTokens;
-    const cap = clientCap ?? UNCAPPED_OUTPUT_TOKENS;
-    let amount = strict ? input + cap * perToken : input + estimate.outputNanoUsd;
-    let result = await this.#reserve(request.id, items, amount);
-    if (!result.ok && result.reason === "limit") {
-      // The whole estimate does not fit, but the remainder may still buy a useful answer: take it all, with
-      // max_tokens lowered to match (below).
-      const room = result.limit - result.committed - result.reserved;
-      if (room >= input + minOutputTokens * perToken) {
-        amount = room;
-        result = await this.#reserve(request.id, items, amount);
-      }
-    }
+    const cap = request.maxOutputTokens ?? UNCAPPED_OUTPUT_TOKENS;
+    const amount = strict ? input + cap * perToken : input + estimate.outputNanoUsd;
+    return { estimate, items, now, perToken, input, cap, amount };
+  }
+
+  /**
+   * When the whole estimate does not fit but the remainder still buys a useful answer: the remainder, to take it
+   * all with max_tokens lowered to match (holdFrom). Null otherwise.
+   */
+  #roomLeft(plan: HoldPlan, result: ReserveResult): number | null {
+    if (result.ok || result.reason !== "limit") return null;
+    const room = result.limit - result.committed - result.reserved;
+    return room >= plan.input + this.#enforcement.minOutputTokens * plan.perToken ? room : null;
+  }
+
+  /** The hold a reservation gave (or the refusal it calls for); a promise only near a limit. */
+  #holdFrom(request: BudgetRequest, plan: HoldPlan, result: ReserveResult): BudgetHold | Promise<BudgetHold> {
+    const { items, amount, input, perToken, cap, now } = plan;
     if (!result.ok) {
       if (result.reason === "duplicate_id") throw new GatewayError("TG_INTERNAL", "Duplicate budget reservation.");
       const budget = items[result.index]?.budget;
@@ -177,7 +239,7 @@ export class BudgetGate {
       {
         id: request.id,
         items,
-        estimate,
+        estimate: plan.estimate,
         pricing: { pricingProvider: request.pricingProvider, model: request.model },
         keyId: request.key?.id ?? null,
         held: amount,
@@ -187,20 +249,29 @@ export class BudgetGate {
     // What the output may cost: the part of the hold beyond the input, plus whatever the budgets have left.
     const headroom = result.headroom ?? Number.MAX_SAFE_INTEGER;
     const affordable = Math.floor(Math.min(Number.MAX_SAFE_INTEGER, amount - input + headroom) / perToken);
+    const { strict, minOutputTokens } = this.#enforcement;
     if (affordable < cap) {
-      if (affordable < minOutputTokens) {
-        await this.release(hold);
-        throw await this.#remainderTooSmall(items, affordable, minOutputTokens, now);
-      }
+      if (affordable < minOutputTokens) return this.#refuseRemainder(hold, items, affordable, now);
       hold.loweredMaxOutputTokens = affordable;
       // A whole response cannot be cut as it runs: near a limit it holds its (lowered) worst case.
       const worst = input + affordable * perToken;
-      if (!request.stream && !strict && worst > amount) await this.#grow(hold, worst - amount);
-    } else if (strict && clientCap === null) {
+      if (!request.stream && !strict && worst > amount) {
+        return this.#grow(hold, worst - amount).then(() => this.#track(hold));
+      }
+    } else if (strict && request.maxOutputTokens === null) {
       hold.loweredMaxOutputTokens = cap; // strict needs a cap to bound the worst case
     }
-    this.#track(hold);
-    return hold;
+    return this.#track(hold);
+  }
+
+  async #refuseRemainder(
+    hold: BudgetHold,
+    items: readonly HeldItem[],
+    affordable: number,
+    now: number,
+  ): Promise<never> {
+    await this.release(hold);
+    throw await this.#remainderTooSmall(items, affordable, this.#enforcement.minOutputTokens, now);
   }
 
   /**
@@ -250,41 +321,67 @@ export class BudgetGate {
     await Promise.all(renewals);
   }
 
-  #track(hold: BudgetHold): void {
+  /** Lists the hold for renewal; answers it. */
+  #track(hold: BudgetHold): BudgetHold {
     this.#live.set(hold, this.#clock.now());
-    if (this.#renewTimer !== null) return;
-    this.#renewTimer = setInterval(() => void this.renewLive(), Math.max(1000, this.#enforcement.holdTtlMs / 6));
-    this.#renewTimer.unref();
+    if (this.#renewTimer === null) {
+      this.#renewTimer = setInterval(() => void this.renewLive(), Math.max(1000, this.#enforcement.holdTtlMs / 6));
+      this.#renewTimer.unref();
+    }
+    return hold;
   }
 
-  /** Commits the actual cost (the hold when it is unknown) and frees the hold. Never throws. */
-  async settle(
+  /** Commits the actual cost (the hold when it is unknown) and frees the hold. Never throws (nor rejects). */
+  settle(
     hold: BudgetHold,
     actualNanoUsd: number | null,
     reported: Usage | null,
     sessionId: string | null,
-  ): Promise<void> {
+  ): void | Promise<void> {
     hold.end();
     this.#live.delete(hold);
     if (reported !== null) this.#estimator.learn({ keyId: hold.keyId, model: hold.pricing.model, sessionId }, reported);
     const amount = actualNanoUsd ?? hold.held;
+    const items = hold.items.map((i) => ({ key: i.key, amount, expireAtMs: i.expireAtMs }));
+    const now = this.#counters.immediate;
+    if (now === undefined) return this.#commitLater(hold, items);
     try {
-      await this.#counters.commit(
-        hold.id,
-        hold.items.map((i) => ({ key: i.key, amount, expireAtMs: i.expireAtMs })),
-      );
+      now.commit(hold.id, items);
+    } catch {
+      return; // as in commitLater
+    }
+    this.#tellSettled(hold);
+  }
+
+  async #commitLater(hold: BudgetHold, items: readonly SettleItem[]): Promise<void> {
+    try {
+      await this.#counters.commit(hold.id, items);
     } catch {
       // Counters unreachable: the hold expires by itself; the log row keeps the cost for a rebuild.
       return;
     }
+    this.#tellSettled(hold);
+  }
+
+  #tellSettled(hold: BudgetHold): void {
     const listener = this.#settleListener;
     if (listener !== null) listener(hold.items.map((i) => this.#settledOf(i)));
   }
 
-  /** Frees a hold without cost (the request failed before the provider could bill it). */
-  async release(hold: BudgetHold): Promise<void> {
+  /** Frees a hold without cost (the request failed before the provider could bill it). Never throws. */
+  release(hold: BudgetHold): void | Promise<void> {
     hold.end();
     this.#live.delete(hold);
+    const now = this.#counters.immediate;
+    if (now === undefined) return this.#releaseLater(hold);
+    try {
+      now.release(hold.id);
+    } catch {
+      // As in settle.
+    }
+  }
+
+  async #releaseLater(hold: BudgetHold): Promise<void> {
     try {
       await this.#counters.release(hold.id);
     } catch {
@@ -300,11 +397,7 @@ export class BudgetGate {
 
   async #reserve(id: string, items: readonly HeldItem[], amount: number) {
     try {
-      return await this.#counters.reserve({
-        id,
-        items: items.map((i) => ({ key: i.key, amount, limit: i.budget.limitNanoUsd, expireAtMs: i.expireAtMs })),
-        ttlMs: this.#enforcement.holdTtlMs,
-      });
+      return await this.#counters.reserve(this.#reserveRequest(id, items, amount));
     } catch (err) {
       if (!(err instanceof CountersUnavailableError)) throw err;
       throw new GatewayError(
@@ -312,6 +405,14 @@ export class BudgetGate {
         "Budget counters are unreachable; the request was not admitted.",
       );
     }
+  }
+
+  #reserveRequest(id: string, items: readonly HeldItem[], amount: number): ReserveRequest {
+    return {
+      id,
+      items: items.map((i) => ({ key: i.key, amount, limit: i.budget.limitNanoUsd, expireAtMs: i.expireAtMs })),
+      ttlMs: this.#enforcement.holdTtlMs,
+    };
   }
 
   async #grow(hold: BudgetHold, delta: number): Promise<void> {

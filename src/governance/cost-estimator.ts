@@ -61,13 +61,17 @@ export class CostEstimator {
 
   /**
    * Fetches what another process learnt about this session when this one knows nothing (its turns moved here).
-   * Resolves at once without a shared store, a session id, or when the session is known here.
+   * Null (nothing to wait for) without a shared store, a session id, or when the session is known here.
    */
-  async prefetch(request: Pick<EstimateRequest, "keyId" | "model" | "sessionId">): Promise<void> {
-    if (this.#hints === null || request.sessionId === null) return;
+  prefetch(request: Pick<EstimateRequest, "keyId" | "model" | "sessionId">): Promise<void> | null {
+    if (this.#hints === null || request.sessionId === null) return null;
     const key = sessionKey(request);
-    if (this.#sessions.has(key)) return;
-    const hint = await this.#hints.get(key);
+    if (this.#sessions.has(key)) return null;
+    return this.#fetchHint(this.#hints, key);
+  }
+
+  async #fetchHint(hints: SessionHintStore, key: string): Promise<void> {
+    const hint = await hints.get(key);
     if (hint !== null && !this.#sessions.has(key)) remember(this.#sessions, key, hint);
   }
 

@@ -1,4 +1,4 @@
-import type { CounterStore, RateItem } from "../counters/counter-store.ts";
+import type { CounterStore, HitOptions, HitResult, ImmediateCounterOps, RateItem } from "../counters/counter-store.ts";
 import { CountersUnavailableError } from "../counters/errors.ts";
 import { GatewayError } from "../errors/catalog.ts";
 import { compileNameMatcher, type NameMatcher } from "./entities/globs.ts";
@@ -22,6 +22,7 @@ interface LimitPlan {
 }
 
 const NONE: readonly RateLimitSnapshot[] = Object.freeze([]);
+const FORCE: HitOptions = Object.freeze({ force: true });
 const NO_WINDOWS: readonly RateTicket["tokenWindows"][number][] = Object.freeze([]);
 /** Whether a key's limit list holds `key-provider` limits (which apply per provider), per list. */
 const providerScoped = new WeakMap<readonly RateLimitSnapshot[], boolean>();
@@ -34,6 +35,16 @@ function hasProviderScoped(list: readonly RateLimitSnapshot[]): boolean {
     providerScoped.set(list, found);
   }
   return found;
+}
+
+/** The same items with their cost taken back (a request refused after its hit counts nowhere). */
+function uncounted(items: readonly RateItem[]): RateItem[] {
+  return items.map((item) => ({ ...item, cost: -(item.cost ?? 1) }));
+}
+
+/** Token windows booked with the actual tokens in place of the estimate (a negative delta is a refund). */
+function trueUps(windows: readonly RateTicket["tokenWindows"][number][], tokens: number): RateItem[] {
+  return windows.map(({ key, limit, windowMs, held }) => ({ key, limit, windowMs, cost: tokens - held }));
 }
 
 /** A crashed process's concurrency slots free themselves after this long. */
@@ -82,13 +93,14 @@ export class RateGate {
    * Counts the request against every applicable limit (requests and tokens in one atomic step, then the leases);
    * throws a 429 GatewayError when over. `estimatedTokens` is held on each token window while the request runs, so
    * parallel requests see each other's: a window ends at most one request over its limit (with 0, parallel requests
-   * are only stopped once finished ones have filled the window).
+   * are only stopped once finished ones have filled the window). With in-process counters an admitted request's
+   * ticket comes at once, not as a promise; a refusal is always a rejected promise.
    */
-  async admit(
+  admit(
     limits: readonly RateLimitSnapshot[],
     requestId: string,
     estimatedTokens = 0,
-  ): Promise<RateTicket | null> {
+  ): RateTicket | null | Promise<RateTicket | null> {
     if (limits.length === 0) return null;
     const held = Math.max(0, Math.ceil(estimatedTokens));
     const items: RateItem[] = [];
@@ -105,18 +117,46 @@ export class RateGate {
       // The same for every request on this limit: built once (counter stores only read items).
       if (plan.requestItem !== null) items.push(plan.requestItem);
     }
+    const now = this.#counters.immediate;
+    if (now === undefined) return this.#admitLater(limits, items, ticket);
     try {
-      if (items.length > 0) {
-        const hit = await this.#counters.hit(items);
-        if (!hit.ok) {
-          const what = hit.key.endsWith(":tok") ? "tokens" : "requests";
-          throw rateLimited(limits, hit.key, what, hit.retryAfterMs);
-        }
+      return this.#admitNow(now, limits, items, ticket);
+    } catch (err) {
+      return Promise.reject(err); // a refusal comes as a rejection, whichever the counters
+    }
+  }
+
+  #admitNow(
+    now: ImmediateCounterOps,
+    limits: readonly RateLimitSnapshot[],
+    items: readonly RateItem[],
+    ticket: RateTicket,
+  ): RateTicket {
+    if (items.length > 0) this.#checkHit(limits, now.hit(items));
+    for (const l of limits) {
+      if (l.maxConcurrent === null) continue;
+      const key = this.#plan(l).concKey;
+      if (!now.acquire(key, l.maxConcurrent, ticket.id, LEASE_TTL_MS).ok) {
+        for (const lease of ticket.leases.splice(0)) now.releaseLease(lease, ticket.id);
+        if (items.length > 0) now.hit(uncounted(items), FORCE);
+        throw rateLimited(limits, key, "concurrent requests", 1000);
       }
+      ticket.leases.push(key);
+    }
+    return ticket;
+  }
+
+  async #admitLater(
+    limits: readonly RateLimitSnapshot[],
+    items: readonly RateItem[],
+    ticket: RateTicket,
+  ): Promise<RateTicket> {
+    try {
+      if (items.length > 0) this.#checkHit(limits, await this.#counters.hit(items));
       for (const l of limits) {
         if (l.maxConcurrent === null) continue;
         const key = this.#plan(l).concKey;
-        const lease = await this.#counters.acquire(key, l.maxConcurrent, requestId, LEASE_TTL_MS);
+        const lease = await this.#counters.acquire(key, l.maxConcurrent, ticket.id, LEASE_TTL_MS);
         if (!lease.ok) {
           await this.release(ticket);
           await this.#uncount(items);
@@ -134,18 +174,29 @@ export class RateGate {
     return ticket;
   }
 
+  #checkHit(limits: readonly RateLimitSnapshot[], hit: HitResult): void {
+    if (hit.ok) return;
+    const what = hit.key.endsWith(":tok") ? "tokens" : "requests";
+    throw rateLimited(limits, hit.key, what, hit.retryAfterMs);
+  }
+
   /** Replaces the token holds with the actual tokens and frees the concurrency slots. Never throws. */
-  async settle(ticket: RateTicket, tokens: number): Promise<void> {
+  settle(ticket: RateTicket, tokens: number): void | Promise<void> {
     const changed =
       ticket.tokenWindows.length === 0 ? NO_WINDOWS : ticket.tokenWindows.filter((w) => tokens !== w.held);
+    const now = this.#counters.immediate;
+    if (now === undefined) return this.#settleLater(ticket, tokens, changed);
+    if (changed.length > 0) now.hit(trueUps(changed, tokens), FORCE);
+    for (const key of ticket.leases.splice(0)) now.releaseLease(key, ticket.id);
+  }
+
+  async #settleLater(
+    ticket: RateTicket,
+    tokens: number,
+    changed: readonly RateTicket["tokenWindows"][number][],
+  ): Promise<void> {
     try {
-      if (changed.length > 0) {
-        // A negative delta (the estimate was high) is a refund booked in the current bucket.
-        await this.#counters.hit(
-          changed.map(({ key, limit, windowMs, held }) => ({ key, limit, windowMs, cost: tokens - held })),
-          { force: true },
-        );
-      }
+      if (changed.length > 0) await this.#counters.hit(trueUps(changed, tokens), FORCE);
     } catch {
       // Counters unreachable: the window forgets these tokens; the log keeps them.
     }
@@ -166,10 +217,7 @@ export class RateGate {
   async #uncount(items: readonly RateItem[]): Promise<void> {
     if (items.length === 0) return;
     try {
-      await this.#counters.hit(
-        items.map((item) => ({ ...item, cost: -(item.cost ?? 1) })),
-        { force: true },
-      );
+      await this.#counters.hit(uncounted(items), FORCE);
     } catch {
       // Counters unreachable: the window keeps the count until it slides past.
     }

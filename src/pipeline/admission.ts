@@ -39,13 +39,20 @@ async function admitCounted(
   request: Omit<BudgetRequest, "id" | "key">,
 ): Promise<void> {
   const limits = rt.rates.applicable(rt.governance, key, request.provider, request.model);
-  if (limits.length > 0) state.ticket = await rt.rates.admit(limits, state.record.id, tokenEstimate(request));
+  if (limits.length > 0) {
+    // In-process counters answer at once: no await turn for the common case.
+    const ticket = rt.rates.admit(limits, state.record.id, tokenEstimate(request));
+    state.ticket = ticket instanceof Promise ? await ticket : ticket;
+  }
   if (key?.sessionCaps && state.record.sessionId) {
     const estimate = rt.budgets.estimateCost(budgetRequestOf(state, key, request)) ?? 0;
     state.sessionHold = await rt.sessions.admit(key, state.record.sessionId, body, state.record.id, estimate);
   }
   const budgets = rt.budgets.applicable(rt.governance, key, request.provider, request.model);
-  if (budgets.length > 0) state.hold = await rt.budgets.admit(budgets, budgetRequestOf(state, key, request));
+  if (budgets.length > 0) {
+    const hold = rt.budgets.admit(budgets, budgetRequestOf(state, key, request));
+    state.hold = hold instanceof Promise ? await hold : hold;
+  }
 }
 
 function budgetRequestOf(

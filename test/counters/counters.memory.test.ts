@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ManualClock } from "../../src/clock.ts";
+import type { CounterStore } from "../../src/counters/counter-store.ts";
 import { MemoryCounterStore } from "../../src/counters/memory-store.ts";
 import { BUCKETS, registerCounterCases } from "./counter-cases.ts";
 
@@ -9,6 +10,46 @@ registerCounterCases({
   // One process: every "peer" is the same instance.
   open: async (clock, count) => {
     const store = new MemoryCounterStore({ clock, bucketsPerWindow: BUCKETS });
+    return Array.from({ length: count }, () => store);
+  },
+  cleanup: async () => {},
+});
+
+/**
+ * The same store driven through `immediate` (what the gates use per request): every shared case must give the same
+ * answers whether an operation is awaited or answered at once.
+ */
+function throughImmediate(store: MemoryCounterStore): CounterStore {
+  const now = store.immediate;
+  const promised = <T>(run: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(run());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+  return {
+    shared: false,
+    reserve: (request) => promised(() => now.reserve(request)),
+    adjust: (id, items, options) => store.adjust(id, items, options),
+    commit: (id, items) => promised(() => now.commit(id, items)),
+    release: (id) => promised(() => now.release(id)),
+    renew: (id, ttlMs) => store.renew(id, ttlMs),
+    get: (keys) => store.get(keys),
+    seed: (items, options) => store.seed(items, options),
+    isSeeded: () => store.isSeeded(),
+    hit: (items, options) => promised(() => now.hit(items, options)),
+    acquire: (key, max, leaseId, ttlMs) => promised(() => now.acquire(key, max, leaseId, ttlMs)),
+    renewLease: (key, leaseId, ttlMs) => store.renewLease(key, leaseId, ttlMs),
+    releaseLease: (key, leaseId) => promised(() => now.releaseLease(key, leaseId)),
+    close: () => store.close(),
+  };
+}
+
+registerCounterCases({
+  name: "memory, immediate operations",
+  open: async (clock, count) => {
+    const store = throughImmediate(new MemoryCounterStore({ clock, bucketsPerWindow: BUCKETS }));
     return Array.from({ length: count }, () => store);
   },
   cleanup: async () => {},

@@ -214,18 +214,20 @@ export function registerRateLimitCases(backend: CounterBackend): void {
       updatedAt: 0,
       ...fields,
     });
-    /** The ticket, or null for a 429. */
+    /** The ticket, or null for a 429 (in-process counters answer, or refuse, at once). */
     const admit = (limits: RateLimitSnapshot[], estimate: number): Promise<RateTicket | null> =>
-      gate.admit(limits, `req-${++ids}`, estimate).then(
-        (ticket) => {
-          assert.ok(ticket);
-          return ticket;
-        },
-        (error: unknown) => {
-          if (error instanceof GatewayError && error.status === 429) return null;
-          throw error;
-        },
-      );
+      Promise.resolve()
+        .then(() => gate.admit(limits, `req-${++ids}`, estimate))
+        .then(
+          (ticket) => {
+            assert.ok(ticket);
+            return ticket;
+          },
+          (error: unknown) => {
+            if (error instanceof GatewayError && error.status === 429) return null;
+            throw error;
+          },
+        );
     const admitMany = async (limits: RateLimitSnapshot[], estimate: number, count: number) =>
       (await Promise.all(Array.from({ length: count }, () => admit(limits, estimate)))).filter(
         (t): t is RateTicket => t !== null,

@@ -130,11 +130,14 @@ describe("budget admission", () => {
     await gate.settle(first as BudgetHold, 0, usage({ input: 1000, output: 50 }), null);
     // … but what is left (input + 200 tokens) cannot buy a useful answer.
     await counters.seed([{ key: `budget:${b.id}:0`, committed: 10 * CENT - 3_000_000 - 200 * RATES.output }]);
-    await assert.rejects(gate.admit([b], request({ maxOutputTokens: 64_000 })), (err: GatewayError) => {
-      assert.equal(err.code, "TG_BUDGET_EXHAUSTED");
-      assert.match(err.message, /buys 200 output tokens, fewer than the 256/);
-      return true;
-    });
+    await assert.rejects(
+      async () => gate.admit([b], request({ maxOutputTokens: 64_000 })),
+      (err: GatewayError) => {
+        assert.equal(err.code, "TG_BUDGET_EXHAUSTED");
+        assert.match(err.message, /buys 200 output tokens, fewer than the 256/);
+        return true;
+      },
+    );
     // Nothing stays held by the refused request.
     assert.deepEqual((await counters.get([`budget:${b.id}:0`]))[0]?.reserved, 0);
   });
@@ -142,7 +145,10 @@ describe("budget admission", () => {
   test("an estimate that does not fit and a remainder too small for a useful answer: a plain 402", async () => {
     const { gate, b, counters } = setup(10 * CENT, { minOutputTokens: 256 });
     await counters.seed([{ key: `budget:${b.id}:0`, committed: 10 * CENT - 5_000_000 }]);
-    await assert.rejects(gate.admit([b], request()), /is exhausted: \$0\.095000000 spent of its \$0\.100000000/);
+    await assert.rejects(
+      async () => gate.admit([b], request()),
+      /is exhausted: \$0\.095000000 spent of its \$0\.100000000/,
+    );
   });
 
   test("takes the whole remainder when the estimate does not fit but a useful answer still does", async () => {
@@ -179,7 +185,10 @@ describe("budget admission", () => {
 
   test("an unpriced model counting against a budget is refused with a way to add a price", async () => {
     const { gate, b } = setup(DOLLAR);
-    await assert.rejects(gate.admit([b], request({ model: "unpriced" })), /no known price.*price override/s);
+    await assert.rejects(
+      async () => gate.admit([b], request({ model: "unpriced" })),
+      /no known price.*price override/s,
+    );
   });
 });
 

@@ -147,6 +147,12 @@ export type HitResult =
       retryAfterMs: number;
     };
 
+/** A rate window by its key and length. */
+export interface RateWindowRef {
+  key: string;
+  windowMs: number;
+}
+
 export type LeaseResult = Admitted | { ok: false; reason: "full"; active: number };
 
 export interface CounterStore {
@@ -176,6 +182,11 @@ export interface CounterStore {
   isSeeded(): Promise<boolean>;
   /** Rate limits, all items or none (a refused hit counts nowhere). */
   hit(items: readonly RateItem[], options?: HitOptions): Promise<HitResult>;
+  /**
+   * Units counted now in each rate window (`windowMs` as the window was hit with; 0 when unknown or hit with another
+   * length). Read-only: for figures such as routing rules' `tokens_used`.
+   */
+  windowTotals(windows: readonly RateWindowRef[]): Promise<number[]>;
   /** Takes one of `max` concurrent slots under `key`; acquiring a lease id already held renews it. */
   acquire(key: string, max: number, leaseId: string, ttlMs: number): Promise<LeaseResult>;
   renewLease(key: string, leaseId: string, ttlMs: number): Promise<RenewResult>;

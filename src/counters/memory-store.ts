@@ -13,6 +13,7 @@ import type {
   LeaseResult,
   LimitRefusal,
   RateItem,
+  RateWindowRef,
   RenewResult,
   ReserveRequest,
   ReserveResult,
@@ -238,6 +239,23 @@ export class MemoryCounterStore implements CounterStore {
     try {
       const result = this.#hit(items, options?.force === true);
       return result === ADMITTED ? ADMITTED_P : Promise.resolve(result);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  windowTotals(windows: readonly RateWindowRef[]): Promise<number[]> {
+    try {
+      const now = this.#now();
+      return Promise.resolve(
+        windows.map(({ key, windowMs }) => {
+          checkName(key, "key");
+          const window = this.#windows.get(key);
+          if (window === undefined || window.windowMs !== windowMs) return 0;
+          window.slide(now);
+          return window.total;
+        }),
+      );
     } catch (error) {
       return Promise.reject(error);
     }

@@ -333,6 +333,31 @@ end
 return {0}
 `;
 
+/**
+ * Units live in each window now, read-only (HIT's sliding arithmetic without its writes).
+ * KEYS: window per item. ARGV: now, buckets per window, then windowMs per item. → {units…} as decimal strings.
+ */
+const WINDOW_TOTALS = `
+local now = clock(ARGV[1])
+local buckets = tonumber(ARGV[2])
+local out = {}
+for i = 1, #KEYS do
+  local key, window = KEYS[i], tonumber(ARGV[2 + i])
+  local b = math.ceil(window / buckets)
+  local span = math.ceil(window / b)
+  local low = math.floor(now / b) - span
+  local v = redis.call('HMGET', key, 'w', 'o', 't')
+  local w, o, t = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]) or 0
+  if w ~= window or not o or low - o > span then
+    t = 0
+  else
+    for j = o, low - 1 do t = t - (tonumber(redis.call('HGET', key, int(j))) or 0) end
+  end
+  out[i] = int(t)
+end
+return out
+`;
+
 /** KEYS: lease zset. ARGV: now, max, leaseId, ttlMs. → {0} | {1, active}. */
 const ACQUIRE = `
 local now = clock(ARGV[1])
@@ -382,6 +407,7 @@ export const COUNTER_SCRIPTS = {
   tollgateGet: GET,
   tollgateSeed: SEED,
   tollgateHit: HIT,
+  tollgateWindowTotals: WINDOW_TOTALS,
   tollgateAcquire: ACQUIRE,
   tollgateRenewLease: RENEW_LEASE,
   tollgateReleaseLease: RELEASE_LEASE,

@@ -11,6 +11,7 @@ import type {
   HitResult,
   LeaseResult,
   RateItem,
+  RateWindowRef,
   RenewResult,
   ReserveRequest,
   ReserveResult,
@@ -299,6 +300,19 @@ export class RedisCounterStore implements CounterStore {
       limit: item.limit,
       retryAfterMs: result[3] as number,
     };
+  }
+
+  async windowTotals(windows: readonly RateWindowRef[]): Promise<number[]> {
+    if (windows.length === 0) return [];
+    const args: (string | number)[] = [windows.length];
+    for (const { key } of windows) {
+      checkName(key, "key");
+      args.push(this.#windowKey(key));
+    }
+    args.push(this.#now(), this.#buckets);
+    for (const { windowMs } of windows) args.push(windowMs);
+    const result = replyArray(await this.#run("windowTotals", "tollgateWindowTotals", args, false), "windowTotals");
+    return windows.map((_, i) => Number(result[i]));
   }
 
   async acquire(key: string, max: number, leaseId: string, ttlMs: number): Promise<LeaseResult> {

@@ -752,6 +752,28 @@ export function registerCounterCases(backend: CounterBackend): void {
         }
       });
 
+      test("windowTotals reads what a window holds now, as the next hit would see it, without charging", async () => {
+        const { stores, clock } = await open(new ManualClock(), 2);
+        const [a, b] = stores as [CounterStore, CounterStore];
+        const k = namespace();
+        const tpm = { key: k("tpm"), windowMs: MINUTE };
+        const bucket = bucketWidth(MINUTE, BUCKETS);
+        assert.deepEqual(await a.windowTotals([tpm, { key: k("never-hit"), windowMs: MINUTE }]), [0, 0]);
+        await a.hit([{ ...tpm, limit: 1000, cost: 300 }]);
+        clock.advance(30 * SECOND);
+        await b.hit([{ ...tpm, limit: 1000, cost: 200 }]);
+        assert.deepEqual(await b.windowTotals([tpm]), [500], "both processes' units");
+        assert.deepEqual(await a.windowTotals([tpm]), [500], "reading charged nothing");
+        assert.deepEqual(await a.windowTotals([{ key: tpm.key, windowMs: SECOND }]), [0], "another length: unknown");
+        // The first hit leaves the window one bucket after a minute.
+        clock.advance(30 * SECOND + bucket);
+        assert.deepEqual(await a.windowTotals([tpm]), [200]);
+        clock.advance(MINUTE);
+        assert.deepEqual(await b.windowTotals([tpm]), [0]);
+        const refused = await a.hit([{ ...tpm, limit: 100, cost: 101 }]);
+        assert.equal(refused.ok === false && refused.current, 0, "the read and the next hit agree");
+      });
+
       test("a window whose length changes (config edit) starts afresh", async () => {
         const { store } = await one();
         const k = namespace();

@@ -39,6 +39,7 @@ function throughImmediate(store: MemoryCounterStore): CounterStore {
     seed: (items, options) => store.seed(items, options),
     isSeeded: () => store.isSeeded(),
     hit: (items, options) => promised(() => now.hit(items, options)),
+    windowTotals: (windows) => store.windowTotals(windows),
     acquire: (key, max, leaseId, ttlMs) => promised(() => now.acquire(key, max, leaseId, ttlMs)),
     renewLease: (key, leaseId, ttlMs) => store.renewLease(key, leaseId, ttlMs),
     releaseLease: (key, leaseId) => promised(() => now.releaseLease(key, leaseId)),

@@ -1,4 +1,4 @@
-import type { CounterStore, CounterValue } from "../../counters/counter-store.ts";
+import type { CounterStore, CounterValue, RateWindowRef } from "../../counters/counter-store.ts";
 import type { BudgetGate } from "../../governance/budget-gate.ts";
 import type {
   BudgetSnapshot,
@@ -6,6 +6,7 @@ import type {
   RateLimitSnapshot,
   VirtualKeySnapshot,
 } from "../../governance/entities/index.ts";
+import { parseRateWindow } from "../../governance/periods.ts";
 import type { RateGate } from "../../governance/rate-gate.ts";
 import type { BudgetLevel } from "./cel.ts";
 
@@ -96,9 +97,28 @@ export class CounterBudgetFigures implements BudgetFigures {
   }
 }
 
+/** The token window of every rate limit with a token cap (keys' own and inherited ones, and global ones), once. */
+function tokenWindows(governance: GovernanceSnapshot): RateWindowRef[] {
+  const seen = new Set<string>();
+  const out: RateWindowRef[] = [];
+  const add = (limit: RateLimitSnapshot): void => {
+    if (limit.maxTokens === null || limit.window === null || seen.has(limit.id)) return;
+    seen.add(limit.id);
+    out.push({ key: tokenWindowKey(limit), windowMs: parseRateWindow(limit.window).lengthMs });
+  };
+  for (const limit of governance.unscopedRateLimits) add(limit);
+  for (const key of governance.byId.values()) for (const limit of key.rateLimits) add(limit);
+  return out;
+}
+
+/** The counter key RateGate books a limit's tokens under. */
+function tokenWindowKey(limit: RateLimitSnapshot): string {
+  return `rate:${limit.id}:tok`;
+}
+
 function tokenPercent(limit: RateLimitSnapshot, peekWindow: WindowPeek): number {
   if (limit.maxTokens === null || limit.window === null) return 0;
-  const units = peekWindow(`rate:${limit.id}:tok`);
+  const units = peekWindow(tokenWindowKey(limit));
   return units === undefined ? 0 : percent(units, limit.maxTokens);
 }
 
@@ -117,6 +137,8 @@ export interface CounterSnapshotOptions {
   governance: () => GovernanceSnapshot;
   /** Whether any rule reads budget figures, and which levels; nothing is read while this says none. */
   wanted: () => ReadonlySet<BudgetLevel>;
+  /** Whether any rule reads `tokens_used`: then the token windows of every token rate limit are read too. */
+  wantedTokens?: () => boolean;
   now: () => number;
   /** Default 1000 ms (the issue: at least every second). */
   intervalMs?: number;
@@ -134,6 +156,7 @@ export class CounterSnapshot {
   readonly #interval: number;
   readonly #schedule: Scheduler;
   #values: ReadonlyMap<string, CounterValue> = new Map();
+  #windows: ReadonlyMap<string, number> = new Map();
   #cancel: (() => void) | null = null;
   #closed = false;
   #running: Promise<void> | null = null;
@@ -146,6 +169,7 @@ export class CounterSnapshot {
   }
 
   readonly peek: CounterPeek = (counterKey) => this.#values.get(counterKey);
+  readonly peekWindow: WindowPeek = (windowKey) => this.#windows.get(windowKey);
 
   start(): void {
     if (this.#closed || this.#cancel) return;
@@ -176,8 +200,10 @@ export class CounterSnapshot {
 
   async #read(): Promise<void> {
     const levels = this.#o.wanted();
-    if (levels.size === 0) {
+    const windows = this.#o.wantedTokens?.() === true ? tokenWindows(this.#o.governance()) : [];
+    if (levels.size === 0 && windows.length === 0) {
       if (this.#values.size > 0) this.#values = new Map();
+      if (this.#windows.size > 0) this.#windows = new Map();
       return;
     }
     const now = this.#o.now();
@@ -186,10 +212,14 @@ export class CounterSnapshot {
       if (levels.has(levelOf(budget))) keys.push(this.#o.budgets.counterKey(budget, now).key);
     }
     try {
-      const values = keys.length === 0 ? [] : await this.#o.counters.get(keys);
+      const [values, units] = await Promise.all([
+        keys.length === 0 ? [] : this.#o.counters.get(keys),
+        windows.length === 0 ? [] : this.#o.counters.windowTotals(windows),
+      ]);
       const next = new Map<string, CounterValue>();
       for (let i = 0; i < keys.length; i++) next.set(keys[i] as string, values[i] ?? { committed: 0, reserved: 0 });
       this.#values = next;
+      this.#windows = new Map(windows.map((w, i) => [w.key, units[i] ?? 0]));
       this.#troubled = false;
     } catch (error) {
       // Keep the last figures: rules see slightly older numbers rather than none.

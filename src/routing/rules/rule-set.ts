@@ -50,6 +50,8 @@ export class RuleSet implements Router {
   readonly size: number;
   /** Budget levels some enabled rule reads (`budget_used` / `tokens_used`: all): what the counter snapshot keeps. */
   readonly budgetLevels: ReadonlySet<BudgetLevel>;
+  /** Some enabled rule reads `tokens_used`: the counter snapshot keeps the token windows too. */
+  readonly readsTokens: boolean;
   readonly #global: CompiledRule[] = [];
   readonly #byKey: Index = new Map();
   readonly #byDeveloper: Index = new Map();
@@ -63,6 +65,7 @@ export class RuleSet implements Router {
     this.#offsetAt = zoneOffset(options.timeZone ?? "UTC");
     const levels = new Set<BudgetLevel>();
     let size = 0;
+    let readsTokens = false;
     for (const rule of evaluationOrder(rules)) {
       if (!rule.enabled) continue;
       let expr: CompiledExpression;
@@ -75,6 +78,7 @@ export class RuleSet implements Router {
         continue;
       }
       const { roots, budgetLevels } = expr.uses;
+      if (roots.has("tokens_used")) readsTokens = true;
       for (const level of budgetLevels) levels.add(level);
       if (roots.has("budget_used") || roots.has("tokens_used"))
         for (const level of ["key", "developer", "team", "customer", "global"] as const) levels.add(level);
@@ -112,6 +116,7 @@ export class RuleSet implements Router {
     }
     this.size = size;
     this.budgetLevels = levels;
+    this.readsTokens = readsTokens;
   }
 
   decide(input: RoutingInput, random: () => number = Math.random): RouteDecision | null {

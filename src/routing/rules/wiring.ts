@@ -23,7 +23,7 @@ const NONE: ReadonlySet<BudgetLevel> = new Set();
 /**
  * Where rules read budget figures: the in-process counters directly (exact, synchronous), or for shared (Redis)
  * counters a local snapshot refreshed every second in the background — only the levels the loaded rules read.
- * Token-window figures (`tokens_used`) are read only from in-process counters; with Redis they read 0.
+ * Token windows (`tokens_used`) likewise: directly, or in the same snapshot when a rule reads them.
  */
 export function routingBudgetFigures(w: FiguresWiring): { figures: BudgetFigures; snapshot: CounterSnapshot | null } {
   const governance = () => w.runtime().governance;
@@ -48,12 +48,22 @@ export function routingBudgetFigures(w: FiguresWiring): { figures: BudgetFigures
       const router = w.runtime().router;
       return router instanceof RuleSet ? router.budgetLevels : NONE;
     },
+    wantedTokens: () => {
+      const router = w.runtime().router;
+      return router instanceof RuleSet && router.readsTokens;
+    },
     now: () => w.clock.now(),
     warn: w.warn,
     ...(w.scheduler ? { scheduler: w.scheduler } : {}),
   });
   return {
-    figures: new CounterBudgetFigures({ governance, budgets: w.budgets, rates: w.rates, peek: snapshot.peek }),
+    figures: new CounterBudgetFigures({
+      governance,
+      budgets: w.budgets,
+      rates: w.rates,
+      peek: snapshot.peek,
+      peekWindow: snapshot.peekWindow,
+    }),
     snapshot,
   };
 }

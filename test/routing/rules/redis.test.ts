@@ -5,9 +5,15 @@ import { Redis } from "ioredis";
 import { ManualClock } from "../../../src/clock.ts";
 import { RedisCounterStore } from "../../../src/counters/redis-store.ts";
 import { BudgetGate } from "../../../src/governance/budget-gate.ts";
-import type { BudgetSnapshot, GovernanceSnapshot } from "../../../src/governance/entities/index.ts";
+import type {
+  BudgetSnapshot,
+  GovernanceSnapshot,
+  RateLimitSnapshot,
+  VirtualKeySnapshot,
+} from "../../../src/governance/entities/index.ts";
+import { RateGate } from "../../../src/governance/rate-gate.ts";
 import type { Pricer } from "../../../src/pipeline/runtime.ts";
-import { CounterSnapshot } from "../../../src/routing/rules/budget-figures.ts";
+import { CounterBudgetFigures, CounterSnapshot } from "../../../src/routing/rules/budget-figures.ts";
 import type { BudgetLevel } from "../../../src/routing/rules/cel.ts";
 import { startMockUpstream } from "../../fixtures/mock-upstream/index.ts";
 import type { MockUpstream } from "../../fixtures/mock-upstream/types.ts";
@@ -105,6 +111,63 @@ describe("routing rules' budget snapshot over Redis counters (driven by hand)", 
     await snapshot.close();
     assert.equal(ticks[2]?.cancelled, true);
   });
+
+  it("tokens_used: the token windows of every token limit, read in the same snapshot while a rule wants them", async () => {
+    const limit = {
+      id: "rl_tok",
+      name: "tpm",
+      scopeType: "key",
+      scopeId: "vk_2",
+      scopeName: "k",
+      provider: null,
+      model: null,
+      window: "1m",
+      maxRequests: null,
+      maxTokens: 1000,
+      maxConcurrent: null,
+      createdAt: 0,
+      updatedAt: 0,
+    } as RateLimitSnapshot;
+    const key = { id: "vk_2", budgets: [], rateLimits: [limit] } as unknown as VirtualKeySnapshot;
+    const governance = {
+      budgetsById: new Map(),
+      unscopedBudgets: [],
+      unscopedRateLimits: [],
+      byId: new Map([[key.id, key]]),
+    } as unknown as GovernanceSnapshot;
+    const pricer: Pricer = { cost: () => ({ costNanoUsd: 0, priceVersion: "t", warnings: [] }) };
+    const gate = new BudgetGate(store, pricer, clock);
+    const rates = new RateGate(store);
+    let wantTokens = false;
+    const snapshot = new CounterSnapshot({
+      counters: store,
+      budgets: gate,
+      governance: () => governance,
+      wanted: () => new Set<BudgetLevel>(),
+      wantedTokens: () => wantTokens,
+      now: () => clock.now(),
+      scheduler: () => () => {},
+    });
+    const figures = new CounterBudgetFigures({
+      governance: () => governance,
+      budgets: gate,
+      rates,
+      peek: snapshot.peek,
+      peekWindow: snapshot.peekWindow,
+    });
+    // Another process booked 250 tokens on the key's window.
+    await store.hit([{ key: "rate:rl_tok:tok", limit: 999, windowMs: 60_000, cost: 250 }]);
+    await snapshot.refresh();
+    assert.equal(snapshot.peekWindow("rate:rl_tok:tok"), undefined, "no rule reads tokens_used: nothing read");
+    wantTokens = true;
+    await snapshot.refresh();
+    assert.equal(snapshot.peekWindow("rate:rl_tok:tok"), 250);
+    assert.equal(figures.read(key, "anthropic", "m", clock.now()).tokensUsed, 25);
+    clock.advance(2 * 60_000);
+    await snapshot.refresh();
+    assert.equal(figures.read(key, "anthropic", "m", clock.now()).tokensUsed, 0, "the window slid past them");
+    await snapshot.close();
+  });
 });
 
 describe("routing rules with Redis (two processes, PostgreSQL)", { skip: skipBoth ?? false }, () => {
@@ -159,5 +222,31 @@ describe("routing rules with Redis (two processes, PostgreSQL)", { skip: skipBot
     assert.equal(explained.status, 200);
     assert.equal(explained.body.variables.budget_used, 76.5);
     assert.equal(explained.body.decision.rule?.name, "near budget");
+  });
+
+  it("tokens_used comes from the shared counters too: tokens spent on A are seen by B's rules", async () => {
+    const key = await adminA("POST", "/virtual-keys", {
+      name: "tokens",
+      rateLimits: [{ name: "tpm", window: "1m", maxTokens: 1000 }],
+    });
+    assert.equal(key.status, 201, JSON.stringify(key.body));
+    const rule = await adminA("POST", "/routing-rules", {
+      name: "token heavy",
+      expression: "tokens_used > 5.0",
+      scope: { type: "key", id: key.body.id },
+      targets: ["openai/gpt-4o-mini"],
+    });
+    assert.equal(rule.status, 201, JSON.stringify(rule.body));
+    const deadline = Date.now() + 5000;
+    while (b.gateway.runtime.router.size !== 2) {
+      if (Date.now() > deadline) assert.fail("B did not load the rule");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // 10 input + 100 output tokens: 11 % of the window.
+    assert.equal(await spend(a, key.body.secret), 200);
+    const explained = await adminB("POST", "/routing/explain", { model: "claude-sonnet-4-5", key: key.body.id });
+    assert.equal(explained.status, 200, JSON.stringify(explained.body));
+    assert.equal(explained.body.variables.tokens_used, 11);
+    assert.equal(explained.body.decision.rule?.name, "token heavy");
   });
 });

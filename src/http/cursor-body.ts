@@ -1,6 +1,9 @@
 import { GatewayError } from "../errors/catalog.ts";
+import { holdsMarker, restoreLongStrings, setAsideLongStrings } from "../json/long-strings.ts";
 import { peekTopLevel } from "../json/peek.ts";
+import { hasByteEscape, isByteView, textOfView } from "../pipeline/byte-view.ts";
 import type { NormalisedBody } from "../pipeline/ingress.ts";
+import type { JsonObject } from "../translate/canonical.ts";
 import { TranslationError, translatorFor } from "../translate/index.ts";
 
 /**
@@ -13,16 +16,45 @@ import { TranslationError, translatorFor } from "../translate/index.ts";
  * one and the reply is Chat-shaped whatever provider serves it. A Chat-shaped body (`messages`) is left as it is:
  * its bytes are forwarded untouched.
  */
-export function normaliseCursorBody(raw: Buffer): NormalisedBody | null {
+export function normaliseCursorBody(raw: Buffer, options: { parseAllStrings?: boolean } = {}): NormalisedBody | null {
   const top = peekTopLevel(raw, SHAPE_FIELDS);
   // Not a JSON object, or already Chat-shaped, or not Responses-shaped: ingress and the provider judge it as it is.
   if (top === null || top.has("messages") || !top.has("input")) return null;
+  // Agent-mode bodies carry whole files: read as bytes with the long text set aside, as translation does
+  // (pipeline/translated-call.ts); parsed whole (as UTF-8) when that cannot be exact.
+  if (options.parseAllStrings !== true && !hasByteEscape(raw)) {
+    const aside = setAsideLongStrings(raw);
+    if (aside !== null) {
+      const fast = chatBodyOrNull(aside.text, (serialised) =>
+        isByteView(serialised) ? restoreLongStrings(serialised, raw, aside) : null,
+      );
+      if (fast !== null) return fast;
+    }
+  }
   let json: unknown;
   try {
     json = JSON.parse(raw.toString("utf8"));
   } catch (err) {
     throw new GatewayError("TG_INVALID_JSON", `The request body is not valid JSON: ${(err as Error).message}`);
   }
+  const { body, warnings } = chatBody(json);
+  return { raw: Buffer.from(JSON.stringify(body)), warnings };
+}
+
+/** The Chat body from the set-aside text, or null when any step needs the whole parsed body. */
+function chatBodyOrNull(text: string, restore: (serialised: string) => Buffer | null): NormalisedBody | null {
+  try {
+    const { body, warnings } = chatBody(JSON.parse(text));
+    const bytes = restore(JSON.stringify(body));
+    if (bytes === null || warnings.some(holdsMarker)) return null;
+    return { raw: bytes, warnings: warnings.map(textOfView) };
+  } catch {
+    return null; // the parsed body gives the exact error
+  }
+}
+
+/** A Responses-shaped body as a Chat Completions body (the translators' own converters). */
+function chatBody(json: unknown): { body: JsonObject; warnings: string[] } {
   try {
     const canonical = translatorFor("openai-responses").requestToCanonical(json);
     const chat = translatorFor("openai-chat").canonicalToRequest(canonical.value);
@@ -36,10 +68,7 @@ export function normaliseCursorBody(raw: Buffer): NormalisedBody | null {
       (options as { include_usage?: unknown }).include_usage === true;
     if (body.stream === true && asked) body.stream_options = { include_usage: true };
     else delete body.stream_options;
-    return {
-      raw: Buffer.from(JSON.stringify(body)),
-      warnings: [...canonical.warnings, ...chat.warnings],
-    };
+    return { body, warnings: [...canonical.warnings, ...chat.warnings] };
   } catch (err) {
     if (err instanceof TranslationError) throw new GatewayError("TG_TRANSLATION", err.message);
     throw err;

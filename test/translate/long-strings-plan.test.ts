@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { claudeCodeRequest } from "../../bench/bodies/claude-code-body.ts";
+import { normaliseCursorBody } from "../../src/http/cursor-body.ts";
 import { planTranslation, type TranslationPlan } from "../../src/pipeline/translated-call.ts";
 import type { ChatDialect } from "../../src/translate/canonical.ts";
 
@@ -105,6 +106,21 @@ describe("translation with long text set aside equals translation of the parsed 
     const image = (JSON.parse(fast.body.toString("utf8")) as { messages: Array<{ content: unknown[] }> }).messages[0]
       ?.content[0];
     assert.deepEqual(image, { type: "image", source: { type: "base64", media_type: "image/png", data: pngBase64 } });
+  });
+
+  test("Cursor's Responses-shaped chat bodies (http/cursor-body.ts): set aside, the same Chat body as parsed", () => {
+    const responses = JSON.parse(bodyIn("openai-responses", anthropic).toString("utf8")) as Record<string, unknown>;
+    responses.stream_options = { include_usage: true };
+    responses.store = false;
+    const raw = Buffer.from(JSON.stringify(responses));
+    const fast = normaliseCursorBody(raw);
+    const parsed = normaliseCursorBody(raw, { parseAllStrings: true });
+    assert.ok(fast !== null && parsed !== null);
+    const fastBody = JSON.parse(fast.raw.toString("utf8")) as { messages: unknown[]; stream_options?: unknown };
+    assert.deepEqual(fastBody, JSON.parse(parsed.raw.toString("utf8")));
+    assert.deepEqual(fast.warnings, parsed.warnings);
+    assert.ok(fastBody.messages.length > 10);
+    assert.deepEqual(fastBody.stream_options, { include_usage: true });
   });
 
   test("bodies that are not JSON get the same 400 either way", () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { createRng } from "../../bench/bodies/synthetic-text.ts";
 import { computeCost } from "../../src/metering/pricing/compute-cost.ts";
 import type { RateCard } from "../../src/metering/pricing/rates.ts";
 import { emptyUsage, type Usage } from "../../src/metering/usage.ts";
@@ -23,17 +24,6 @@ function reference(card: RateCard, usage: Usage): number | null {
   return nano > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(nano);
 }
 
-/** A seeded generator (mulberry32): the same cases every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const card = (input: number, cacheRead: number, cacheWrite5m: number, output: number, requestPerK?: number) => ({
   base: { input, cacheRead, cacheWrite5m, output, ...(requestPerK === undefined ? {} : { requestPerK }) },
   tiers: [],
@@ -49,7 +39,7 @@ const usage = (input: number, cacheRead: number, cacheWrite5m: number, output: n
 
 describe("computeCost is exact whether it sums in numbers or in BigInt", () => {
   test("10,000 seeded requests from tiny to enormous agree with the BigInt reference", () => {
-    const next = random(20261127);
+    const next = createRng(20261127); // seeded: the same cases every run
     const pick = (max: number): number => Math.floor(next() ** 3 * max); // mostly small, sometimes huge
     for (let i = 0; i < 10_000; i++) {
       const c = card(pick(1e11), pick(1e10), pick(2e11), pick(5e11), next() < 0.1 ? pick(1e10) : undefined);

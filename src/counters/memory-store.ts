@@ -23,6 +23,7 @@ import type {
   SettleResult,
 } from "./counter-store.ts";
 import { type Expiring, ExpiryHeap } from "./expiry-heap.ts";
+import { IdTable } from "./id-table.ts";
 import { DEFAULT_BUCKETS_PER_WINDOW, SlidingWindow } from "./sliding-window.ts";
 import {
   checkName,
@@ -120,7 +121,8 @@ export class MemoryCounterStore implements CounterStore {
   readonly #buckets: number;
   readonly #sweepIntervalMs: number;
   readonly #counters = new Map<string, Counter>();
-  readonly #reservations = new Map<string, Reservation>();
+  /** Not a Map of reservations: see id-table.ts (a Map under churn gets every reservation promoted). */
+  readonly #reservations = new IdTable<Reservation>();
   readonly #heap = new ExpiryHeap<Reservation>();
   readonly #windows = new Map<string, SlidingWindow>();
   readonly #leases = new Map<string, Map<string, number>>();

@@ -112,8 +112,11 @@ export class BudgetGate {
   readonly #settled = new WeakMap<HeldItem, SettledBudget>();
   readonly #modelMatchers = new Map<string, NameMatcher>();
   #settleListener: ((items: readonly SettledBudget[]) => void) | null = null;
-  /** Holds of requests still running, renewed together (one timer, not one per request). */
-  readonly #live = new Map<BudgetHold, number>();
+  /**
+   * Holds of requests still running, renewed together (one timer, not one per request). An array the holds know
+   * their place in, not a Map: see counters/id-table.ts for what a Map under per-request churn costs.
+   */
+  readonly #live: BudgetHold[] = [];
   #renewTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(
@@ -311,10 +314,12 @@ export class BudgetGate {
     const now = this.#clock.now();
     const due = this.#enforcement.holdTtlMs / 3;
     const renewals: Promise<boolean>[] = [];
-    for (const [hold, renewedAt] of this.#live) {
-      if (hold.ended) this.#live.delete(hold);
-      else if (now - renewedAt >= due) {
-        this.#live.set(hold, now);
+    // Backwards: taking a hold off moves the last one into its place, which was seen already.
+    for (let i = this.#live.length - 1; i >= 0; i--) {
+      const hold = this.#live[i] as BudgetHold;
+      if (hold.ended) this.#forget(hold);
+      else if (now - hold.renewedAt >= due) {
+        hold.renewedAt = now;
         renewals.push(hold.renew());
       }
     }
@@ -323,12 +328,26 @@ export class BudgetGate {
 
   /** Lists the hold for renewal; answers it. */
   #track(hold: BudgetHold): BudgetHold {
-    this.#live.set(hold, this.#clock.now());
+    hold.renewedAt = this.#clock.now();
+    hold.liveIndex = this.#live.length;
+    this.#live.push(hold);
     if (this.#renewTimer === null) {
       this.#renewTimer = setInterval(() => void this.renewLive(), Math.max(1000, this.#enforcement.holdTtlMs / 6));
       this.#renewTimer.unref();
     }
     return hold;
+  }
+
+  /** Takes a hold off the renewal list (the last one takes its place; pop clears the vacated slot). */
+  #forget(hold: BudgetHold): void {
+    const index = hold.liveIndex;
+    if (index < 0 || this.#live[index] !== hold) return;
+    const last = this.#live.pop() as BudgetHold;
+    if (last !== hold) {
+      this.#live[index] = last;
+      last.liveIndex = index;
+    }
+    hold.liveIndex = -1;
   }
 
   /** Commits the actual cost (the hold when it is unknown) and frees the hold. Never throws (nor rejects). */
@@ -339,7 +358,7 @@ export class BudgetGate {
     sessionId: string | null,
   ): void | Promise<void> {
     hold.end();
-    this.#live.delete(hold);
+    this.#forget(hold);
     if (reported !== null) this.#estimator.learn({ keyId: hold.keyId, model: hold.pricing.model, sessionId }, reported);
     const amount = actualNanoUsd ?? hold.held;
     const items = hold.items.map((i) => ({ key: i.key, amount, expireAtMs: i.expireAtMs }));
@@ -371,7 +390,7 @@ export class BudgetGate {
   /** Frees a hold without cost (the request failed before the provider could bill it). Never throws. */
   release(hold: BudgetHold): void | Promise<void> {
     hold.end();
-    this.#live.delete(hold);
+    this.#forget(hold);
     const now = this.#counters.immediate;
     if (now === undefined) return this.#releaseLater(hold);
     try {

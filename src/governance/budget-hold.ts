@@ -69,6 +69,10 @@ export class BudgetHold {
   loweredMaxOutputTokens: number | null = null;
   /** Nano-dollars held on every item right now (as far as this process knows; an answer may be in flight). */
   held: number;
+  /** Clock time of the last renewal (or admission), for BudgetGate's renewal sweep. */
+  renewedAt = 0;
+  /** Where BudgetGate's renewal list holds this hold; -1 when it does not. */
+  liveIndex = -1;
   /** Set when a top-up was refused: the stream may spend what it holds, then it is cut. */
   exhausted: ExhaustedBudget | null = null;
   readonly #counters: CounterStore;

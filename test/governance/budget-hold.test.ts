@@ -293,4 +293,36 @@ describe("a stream's hold: true-up, top-up, cut", () => {
     assert.equal((await spend()).reserved, kept.held);
     endAll([kept]);
   });
+
+  test("the gate's renewal sweep renews every running hold and forgets the settled and released ones", async () => {
+    const { gate, b, clock, spend } = setup(DOLLAR, { holdTtlMs: 60_000 });
+    const holds: BudgetHold[] = [];
+    for (let i = 0; i < 6; i++) {
+      const hold = await gate.admit([b], request());
+      assert.ok(hold);
+      holds.push(hold);
+    }
+    const [first, second, third, fourth, fifth, sixth] = holds as [BudgetHold, ...BudgetHold[]];
+    // Ended out of order (first, middle, last), so the list's swap-removal is exercised.
+    await gate.settle(first, 1000, null, null);
+    gate.release(fourth as BudgetHold);
+    gate.release(sixth as BudgetHold);
+    const running = [second, third, fifth] as BudgetHold[];
+    const heldByRunning = running.reduce((sum, h) => sum + h.held, 0);
+    for (let step = 0; step < 6; step++) {
+      clock.advance(25_000); // past a third of the TTL: due for renewal every time
+      await gate.renewLive();
+    }
+    // 150 s after admission: without the sweep every hold would have expired at 60 s.
+    assert.deepEqual(await spend(), { committed: 1000, reserved: heldByRunning });
+    await gate.settle(third as BudgetHold, 2000, null, null);
+    clock.advance(25_000);
+    await gate.renewLive();
+    assert.deepEqual(await spend(), { committed: 3000, reserved: heldByRunning - (third as BudgetHold).held });
+    // A hold nobody renews expires; the sweep no longer renews an ended one.
+    endAll(running);
+    clock.advance(61_000);
+    await gate.renewLive();
+    assert.equal((await spend()).reserved, 0);
+  });
 });

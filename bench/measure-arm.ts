@@ -75,6 +75,8 @@ async function runFor(
 }
 
 const maxRounds = 5;
+/** Quiet time at the end of an interleaved round, inside its CPU reading (the request log flushes every 50 ms). */
+const settleAfterRoundMs = 300;
 /** Generous, but bounds a phase whose server stalls: 3x the planned time plus 15 s. */
 const guardMs = (seconds: number): number => seconds * 3000 + 15_000;
 
@@ -148,7 +150,7 @@ export async function measureFixedRateArm(
  * Like `measureArm` for several targets on the same server, but each arm's measured time is split into
  * `plan.rounds` and the arms take turns, in alternating order (A B, B A, A B …), so a change in the machine's load
  * during the run (other processes, a neighbour's burst) falls on every arm alike instead of on whichever ran last.
- * Every arm gets its own probe and warm-up first.
+ * Every arm gets its own probe and warm-up first; then each round sends every arm the same number of requests.
  */
 export async function measureInterleavedArms(
   arms: ReadonlyArray<{ name: string; target: LoadTarget }>,
@@ -176,13 +178,22 @@ export async function measureInterleavedArms(
     });
   }
   const roundSeconds = plan.durationSeconds / plan.rounds;
+  // Every arm sends the same number of requests a round, in one phase (the first arm's rate × the round's time):
+  // rounds then differ only in what the server does per request. Sized per arm, a slower arm's round would need
+  // a top-up phase — a fresh set of connections — that the other arm's round did not open.
+  const first = states[0];
+  const perRound = Math.max((first?.arm.target.connections ?? 1) * 2, Math.round((first?.rate ?? 0) * roundSeconds));
   for (let round = 0; round < plan.rounds; round++) {
     const order = round % 2 === 0 ? states : [...states].reverse();
     for (const state of order) {
-      const label = `measure (round ${round + 1} of ${plan.rounds})`;
-      const { phases, cpu } = await withCpu(watched, clockTicks, () =>
-        runFor(state.arm.target, roundSeconds, state.rate, label, state.report),
-      );
+      state.report(`measure (round ${round + 1} of ${plan.rounds}) ${perRound} requests`);
+      const { phases, cpu } = await withCpu(watched, clockTicks, async () => {
+        const phase = await runPhase(state.arm.target, perRound, guardMs(perRound / Math.max(1, state.rate)));
+        // Work the round's requests left behind (the request log's batch insert, deferred settlement work) is
+        // done within the round, not charged to whichever arm comes next.
+        await new Promise((resolve) => setTimeout(resolve, settleAfterRoundMs));
+        return [phase];
+      });
       state.measured.push(...phases);
       state.cpu = addCpu(state.cpu, cpu);
       state.rounds.push(cpuPerRequest(cpu, summarizePhases(phases).responses).cpuMicrosPerRequest);

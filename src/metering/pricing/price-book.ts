@@ -85,6 +85,10 @@ export class PriceBook {
   #clock: Clock;
   #fallback: { card: RateCard; version: string } | null;
   #cache = new Map<string, Resolution>();
+  /** The last lookup: a request is priced several times (estimate, settlement) for one provider and model. */
+  #lastProvider = "";
+  #lastModel = "";
+  #lastResolution: Resolution | null = null;
   #refreshStarted = 0;
   #refreshApplied = 0;
 
@@ -220,11 +224,15 @@ export class PriceBook {
 
   #invalidate(): void {
     this.#cache.clear();
+    this.#lastResolution = null;
     const suffix = this.#overrides.length > 0 ? `+overrides:${overridesHash(this.#overrides)}` : "";
     this.#version = `${this.#loaded.version}${suffix}`;
   }
 
   #resolve(provider: string, model: string): Resolution {
+    const last = this.#lastResolution;
+    if (last !== null && provider === this.#lastProvider && model === this.#lastModel) return last;
+    // No new key string per call for the common case above: building and hashing one per lookup showed in profiles.
     const key = `${provider}\u0000${model}`;
     let resolution = this.#cache.get(key);
     if (resolution === undefined) {
@@ -232,6 +240,9 @@ export class PriceBook {
       resolution = this.#lookUp(provider, model);
       this.#cache.set(key, resolution);
     }
+    this.#lastProvider = provider;
+    this.#lastModel = model;
+    this.#lastResolution = resolution;
     return resolution;
   }
 

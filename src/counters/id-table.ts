@@ -40,6 +40,22 @@ export class IdTable<T> {
     this.#slotOf.set(id, slot);
   }
 
+  /** Adds `value` under an id the table does not hold (check with has); answers its slot, for deleteAt. */
+  add(id: string, value: T): number {
+    const slot = this.#free.pop() ?? this.#slots.length;
+    this.#slots[slot] = value;
+    this.#slotOf.set(id, slot);
+    return slot;
+  }
+
+  /** Removes `id`, which `add` put in `slot` (one lookup fewer than delete). */
+  deleteAt(id: string, slot: number): void {
+    if (this.#slots[slot] === undefined || this.#slotOf.get(id) !== slot) return;
+    this.#slots[slot] = undefined;
+    this.#slotOf.delete(id);
+    this.#free.push(slot);
+  }
+
   /** Removes `id`; answers what it held. */
   delete(id: string): T | undefined {
     const slot = this.#slotOf.get(id);

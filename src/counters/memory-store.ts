@@ -57,6 +57,8 @@ interface Counter {
 
 interface Reservation extends Expiring {
   readonly id: string;
+  /** Its slot in the reservations table (IdTable.add). */
+  slot: number;
   readonly keys: string[];
   readonly counters: Counter[];
   readonly amounts: number[];
@@ -128,6 +130,8 @@ export class MemoryCounterStore implements CounterStore {
   readonly #leases = new Map<string, Map<string, number>>();
   readonly #hitWindows: SlidingWindow[] = [];
   readonly #hitBuckets: number[] = [];
+  /** #reserve's scratch: the counters its check found, by item. */
+  readonly #found: (Counter | undefined)[] = [];
   #seeded = false;
   #nextSweepAtMs: number;
   #sweep: Iterator<void> | undefined;
@@ -413,16 +417,23 @@ export class MemoryCounterStore implements CounterStore {
     const now = this.#now();
     if (this.#reservations.has(request.id)) return DUPLICATE;
     let headroom = Number.MAX_SAFE_INTEGER;
+    // The counters looked up for the check are the ones charged below (one lookup per key, not two).
+    const found = this.#found;
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as BudgetItem;
       const counter = this.#live(item.key, now);
       const used = counter === undefined ? 0 : counter.committed + counter.reserved;
-      if (used + item.amount > item.limit) return refusal(item, i, counter, item.amount);
+      if (used + item.amount > item.limit) {
+        found.length = 0;
+        return refusal(item, i, counter, item.amount);
+      }
       headroom = Math.min(headroom, item.limit - used - item.amount);
+      found[i] = counter;
     }
     const expiresAtMs = now + request.ttlMs;
     const reservation: Reservation = {
       id: request.id,
+      slot: -1,
       expiresAtMs,
       heapIndex: -1,
       keys: new Array(items.length),
@@ -431,7 +442,7 @@ export class MemoryCounterStore implements CounterStore {
     };
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as BudgetItem;
-      const counter = this.#counterFor(item.key, now);
+      const counter = found[i] ?? this.#counterFor(item.key, now);
       counter.reserved += item.amount;
       counter.holds++;
       extendExpiry(counter, item.expireAtMs, expiresAtMs);
@@ -439,7 +450,8 @@ export class MemoryCounterStore implements CounterStore {
       reservation.counters[i] = counter;
       reservation.amounts[i] = item.amount;
     }
-    this.#reservations.set(request.id, reservation);
+    found.length = 0;
+    reservation.slot = this.#reservations.add(request.id, reservation);
     this.#heap.push(reservation);
     return { ok: true, headroom };
   }
@@ -537,7 +549,7 @@ export class MemoryCounterStore implements CounterStore {
 
   #drop(reservation: Reservation): void {
     this.#heap.remove(reservation);
-    this.#reservations.delete(reservation.id);
+    this.#reservations.deleteAt(reservation.id, reservation.slot);
     for (let i = 0; i < reservation.counters.length; i++) {
       const counter = reservation.counters[i] as Counter;
       counter.reserved -= reservation.amounts[i] as number;

@@ -48,6 +48,23 @@ describe("IdTable", () => {
     assert.deepEqual([...table.values()].sort(), [...live.values()].sort());
   });
 
+  test("add answers a slot that deleteAt frees; a stale slot or id changes nothing", () => {
+    const table = new IdTable<string>();
+    const a = table.add("a", "A");
+    const b = table.add("b", "B");
+    table.deleteAt("a", b); // wrong slot for the id
+    assert.equal(table.get("a"), "A");
+    table.deleteAt("a", a);
+    assert.equal(table.has("a"), false);
+    table.deleteAt("a", a); // already gone
+    const c = table.add("c", "C");
+    assert.equal(c, a, "the freed slot is reused");
+    table.deleteAt("a", a); // the slot now holds c
+    assert.equal(table.get("c"), "C");
+    assert.equal(table.get("b"), "B");
+    assert.equal(table.size, 2);
+  });
+
   test("values() may delete as it goes", () => {
     const table = new IdTable<number>();
     for (let i = 0; i < 10; i++) table.set(`r${i}`, i);

@@ -56,13 +56,19 @@ export interface GovernedCpu {
   /** The same in the process holding every key (not judged; a second estimate). */
   governanceAddsAtManyKeysByRound: number[];
   governanceAddsAtManyKeys: number;
-  /** Median keyed round with every key ÷ median keyed round with 10 − 1 (judged). */
+  /** Median keyed round with every key ÷ median keyed round with 10 − 1. */
   manyKeysAdd: number;
   /**
    * The same for the anonymous arms: the part of the change that is not the key path (GC of a bigger heap, or the
    * machine's load changing between the two processes).
    */
   anonymousManyKeysAdd: number;
+  /**
+   * The keyed change with the anonymous one taken out — (1 + manyKeysAdd) ÷ (1 + anonymousManyKeysAdd) − 1 — what
+   * the number of keys does to a keyed request (judged). The two processes run minutes apart; on a busy machine
+   * both arms of one process have been seen 12–14 % cheaper than the other's.
+   */
+  keyPathManyKeysAdd: number;
 }
 
 /** Issue 3's acceptance: governance adds ≤ 15 % CPU per request, flat (±10 %) from 10 to `keys` keys. */
@@ -108,13 +114,15 @@ export function judgeGoverned(
     governanceAddsAtManyKeys: median(governanceAddsAtManyKeysByRound),
     manyKeysAdd: share(median(many.keyed.roundCpuMicros), median(few.keyed.roundCpuMicros)),
     anonymousManyKeysAdd: share(median(many.anonymous.roundCpuMicros), median(few.anonymous.roundCpuMicros)),
+    keyPathManyKeysAdd: Number.NaN,
   };
+  cpu.keyPathManyKeysAdd = share(1 + cpu.manyKeysAdd, 1 + cpu.anonymousManyKeysAdd);
   return {
     cpu,
     targets: {
       ...governedBounds,
       governanceMet: cpu.governanceAdds <= governedBounds.maxGovernanceAdds,
-      flatMet: Math.abs(cpu.manyKeysAdd) <= governedBounds.flatTolerance,
+      flatMet: Math.abs(cpu.keyPathManyKeysAdd) <= governedBounds.flatTolerance,
     },
   };
 }
@@ -205,13 +213,13 @@ export function governedNotes(g: GovernedSummary): string[] {
       `with ${many} keys ${rounds(c.governanceAddsAtManyKeysByRound)} (median ${percent(c.governanceAddsAtManyKeys)})`,
   );
   notes.push(
-    `${many} vs ${few} keys (median rounds): keyed ${percent(c.manyKeysAdd)}; anonymous ${percent(c.anonymousManyKeysAdd)} (not the key path: heap size or machine load)`,
+    `${many} vs ${few} keys (median rounds): keyed ${percent(c.manyKeysAdd)}; anonymous ${percent(c.anonymousManyKeysAdd)} (not the key path: heap size or machine load); keyed with that taken out ${percent(c.keyPathManyKeysAdd)}`,
   );
   notes.push(
     `target governance adds ≤ ${t.maxGovernanceAdds * 100} % CPU/request: ${met(t.governanceMet)} (${percent(c.governanceAdds)} with ${few} keys)`,
   );
   notes.push(
-    `target flat from ${few} to ${many} keys: ${met(t.flatMet)} (±${t.flatTolerance * 100} %: ${percent(c.manyKeysAdd)})`,
+    `target flat from ${few} to ${many} keys: ${met(t.flatMet)} (±${t.flatTolerance * 100} %: ${percent(c.keyPathManyKeysAdd)})`,
   );
   return notes;
 }
